@@ -1,0 +1,63 @@
+/**
+ * Errors with stable codes. Every failure that crosses a module boundary is an
+ * `AstridError` (or a subclass) carrying a `code` from the closed `ErrorCode` union
+ * and, where there is one, the underlying `cause`. API misuse (a wrong argument type)
+ * throws `TypeError`/`RangeError` instead: that is a bug in the caller, not a condition.
+ */
+
+/** Every stable error code, grouped by the folder that raises it. See each folder's README. */
+export const ERROR_CODES = [
+  // crypto
+  'KEY_PERMISSIONS_TOO_OPEN',
+  'KEY_INVALID',
+  'KEY_IO',
+  // ledger
+  'LEDGER_LOCKED',
+  'LEDGER_OPEN_FAILED',
+  'LEDGER_NOT_OPEN',
+  'LEDGER_CLOSED',
+  'LEDGER_WRITE_FAILED',
+  'LEDGER_CORRUPT',
+  'LEDGER_KEY_MISMATCH',
+  'LEDGER_READ_ONLY',
+  'LEDGER_OVERLOADED',
+  'LEDGER_ENTRY_INVALID',
+  'LEDGER_ENTRY_TOO_LARGE',
+  'LEDGER_KIND_UNKNOWN',
+  'LEDGER_CHAIN_BROKEN',
+  'LEDGER_BUNDLE_INVALID',
+  // kernel / cli
+  'HOME_INVALID',
+  'INPUT_INVALID',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Base class of all Astrid errors: a stable `code`, a message for people, an optional cause. */
+export class AstridError extends Error {
+  readonly code: ErrorCode;
+  /** Extra machine-readable facts (seq, path, ...). Never secrets. */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, options: {cause?: unknown; details?: Record<string, unknown>} = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause});
+    this.name = 'AstridError';
+    this.code = code;
+    this.details = Object.freeze({...(options.details ?? {})});
+  }
+
+  /** A JSON-safe view for `--json` output. */
+  toJSON(): {code: ErrorCode; message: string; details: Readonly<Record<string, unknown>>} {
+    return {code: this.code, message: this.message, details: this.details};
+  }
+}
+
+/** True when `e` is an AstridError, optionally with the given code. */
+export function isAstridError(e: unknown, code?: ErrorCode): e is AstridError {
+  return e instanceof AstridError && (code === undefined || e.code === code);
+}
+
+/** Exhaustiveness guard for closed unions: a `switch` over a union ends in `assertNever(x)`. */
+export function assertNever(value: never, what = 'value'): never {
+  throw new TypeError(`unexpected ${what}: ${JSON.stringify(value)}`);
+}

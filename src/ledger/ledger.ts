@@ -1,0 +1,574 @@
+/**
+ * The ledger: an append-only, BLAKE3-linked sequence of entries on a LedgerStore.
+ *
+ * append() validates the input, stamps seq/prev/time, encodes the entry once, hashes
+ * `prev || bytes`, and queues three puts (entry, session index, actor index). Queued
+ * entries are group-committed: whatever accumulates while one synced batch is being
+ * written goes out as the next batch. An append's promise resolves only after its batch
+ * is durable. If a batch fails, the ledger stops accepting appends (fail secure): the
+ * in-memory head may be ahead of the disk, so it must be reopened.
+ *
+ * Checkpoints (signed statements of seq and head hash) are written every N entries,
+ * every T ms when there is anything new, on demand, and at close.
+ */
+import {AstridError} from '../errors/index.js';
+import {Blake3, BLAKE3_LEN, toHex, bytesEqual, u64be, readU64be} from '../crypto/index.js';
+import {encodeEntry, decodeEntry, MAX_ENTRY_BYTES, type AnyEntry, type LedgerEntry} from './codec.js';
+import {
+  KERNEL_ACTOR,
+  KERNEL_PRINCIPAL,
+  KERNEL_SESSION,
+  parseActorId,
+  parsePrincipalId,
+  parseSessionId,
+  type ActorId,
+  type PrincipalId,
+  type Seq,
+  type SessionId,
+} from './ids.js';
+import {ENTRY_FORMAT_VERSION, isEntryKind, parseBody, type BodyByKind, type EntryKind} from './kinds.js';
+import {
+  P_ACTOR,
+  P_CHECKPOINT,
+  P_ENTRY,
+  P_SESSION,
+  checkpointKey,
+  entryKey,
+  indexKey,
+  indexRange,
+  metaKey,
+  prefixRange,
+  seqOfIndexKey,
+  seqOfKey,
+} from './keys.js';
+import {decodeCheckpoint, encodeCheckpoint, signCheckpoint, type Checkpoint, type CheckpointSigner} from './checkpoint.js';
+import type {BatchOp, LedgerStore} from './store.js';
+import {verifyStore, type VerifyOptions, type VerifyReport} from './verify.js';
+
+/** The time source the ledger stamps entries with (law 6: injected, never Date.now()). */
+export interface Clock {
+  now(): number;
+}
+
+export const LEDGER_FORMAT = 'astrid-ledger/1';
+const ZERO_HASH = new Uint8Array(BLAKE3_LEN);
+
+export interface LedgerOptions {
+  readonly store: LedgerStore;
+  readonly clock: Clock;
+  /** Signs checkpoints; its public key goes into the genesis entry. Required for 'write' mode. */
+  readonly signer?: CheckpointSigner;
+  /** 'write' (default) creates genesis on an empty ledger and accepts appends; 'read' never writes. */
+  readonly mode?: 'read' | 'write';
+  readonly hasher?: Blake3;
+  /** Write a checkpoint after this many entries (default 10,000). */
+  readonly checkpointEvery?: number;
+  /** Write a checkpoint this often when there are new entries (default 5,000 ms; 0 = never by time). */
+  readonly checkpointIntervalMs?: number;
+  /** Most entries queued but not yet durable before append() refuses with LEDGER_OVERLOADED. */
+  readonly maxPending?: number;
+}
+
+/** What a caller supplies to append; the ledger adds seq, prev and time. */
+export interface AppendInput<K extends EntryKind = EntryKind> {
+  readonly kind: K;
+  readonly body: BodyByKind[K];
+  readonly session?: string;
+  readonly principal?: string;
+  readonly actor?: string;
+}
+
+/** A durable append. */
+export interface Appended {
+  readonly seq: Seq;
+  readonly hash: Uint8Array;
+  readonly time: number;
+}
+
+/** An entry as stored: its position, hash, exact bytes and decoded form. */
+export interface StoredEntry {
+  readonly seq: Seq;
+  readonly hash: Uint8Array;
+  readonly bytes: Uint8Array;
+  readonly entry: AnyEntry;
+}
+
+export interface EntryQuery {
+  readonly from?: number;
+  /** Inclusive upper bound. */
+  readonly to?: number;
+  readonly limit?: number;
+  readonly session?: string;
+  readonly actor?: string;
+  readonly kind?: EntryKind;
+  readonly reverse?: boolean;
+}
+
+export interface Head {
+  readonly seq: number;
+  readonly hash: Uint8Array;
+  readonly time: number;
+}
+
+interface Batch {
+  ops: BatchOp[];
+  /** Postings for the session and actor indexes: id -> seqs appended in this batch. */
+  sessions: Map<string, number[]>;
+  actors: Map<string, number[]>;
+  count: number;
+  last: Head;
+  checkpoint: boolean;
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+function newBatch(last: Head): Batch {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A batch nobody awaits (a checkpoint-only flush) must not crash the process on failure.
+  done.catch(() => undefined);
+  return {ops: [], sessions: new Map(), actors: new Map(), count: 0, last, checkpoint: false, done, resolve, reject};
+}
+
+/** An index value: the seqs (u64be each, ascending) one batch appended for one id. */
+function encodePostings(seqs: readonly number[]): Uint8Array {
+  const out = new Uint8Array(seqs.length * 8);
+  for (let i = 0; i < seqs.length; i++) out.set(u64be(seqs[i] as number), i * 8);
+  return out;
+}
+
+function decodePostings(v: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let off = 0; off + 8 <= v.length; off += 8) out.push(readU64be(v, off));
+  return out;
+}
+
+/** Split a stored value into hash and entry bytes. */
+export function splitStoredValue(value: Uint8Array): {hash: Uint8Array; bytes: Uint8Array} | undefined {
+  if (value.length <= BLAKE3_LEN) return undefined;
+  return {hash: value.subarray(0, BLAKE3_LEN), bytes: value.subarray(BLAKE3_LEN)};
+}
+
+export class Ledger {
+  readonly store: LedgerStore;
+  readonly #clock: Clock;
+  readonly #signer: CheckpointSigner | undefined;
+  readonly #hasher: Blake3;
+  readonly #mode: 'read' | 'write';
+  readonly #checkpointEvery: number;
+  readonly #maxPending: number;
+  #head: Head = {seq: 0, hash: ZERO_HASH, time: 0};
+  #durable: Head = {seq: 0, hash: ZERO_HASH, time: 0};
+  #lastCheckpointSeq = 0;
+  #kernelKey: Uint8Array | undefined;
+  #pending: Batch;
+  #flushScheduled = false;
+  #writing: Promise<void> | undefined;
+  #failed: AstridError | undefined;
+  #corrupt: string | undefined;
+  #closing = false;
+  #timer: NodeJS.Timeout | undefined;
+  #pendingCount = 0;
+
+  private constructor(o: LedgerOptions, hasher: Blake3) {
+    this.store = o.store;
+    this.#clock = o.clock;
+    this.#signer = o.signer;
+    this.#hasher = hasher;
+    this.#mode = o.mode ?? 'write';
+    this.#checkpointEvery = o.checkpointEvery ?? 10_000;
+    this.#maxPending = o.maxPending ?? 1 << 20;
+    this.#pending = newBatch(this.#head);
+  }
+
+  /**
+   * Open a ledger on `options.store` (opening the store if needed). An empty ledger in
+   * write mode gets a genesis entry naming the signer's public key.
+   * @throws AstridError LEDGER_LOCKED / LEDGER_OPEN_FAILED from the store;
+   *   LEDGER_KEY_MISMATCH when, in write mode, the genesis names another kernel key;
+   *   TypeError/RangeError on bad options.
+   */
+  static async open(options: LedgerOptions): Promise<Ledger> {
+    if (typeof options?.clock?.now !== 'function') throw new TypeError('options.clock.now must be a function');
+    const mode = options.mode ?? 'write';
+    if (mode !== 'read' && mode !== 'write') throw new TypeError('options.mode must be "read" or "write"');
+    if (mode === 'write' && options.signer === undefined) throw new TypeError('options.signer is required in write mode');
+    const every = options.checkpointEvery ?? 10_000;
+    if (!Number.isSafeInteger(every) || every < 1) throw new RangeError('checkpointEvery must be an integer >= 1');
+    const interval = options.checkpointIntervalMs ?? 5_000;
+    if (!Number.isFinite(interval) || interval < 0) throw new RangeError('checkpointIntervalMs must be >= 0');
+    const hasher = options.hasher ?? (await Blake3.create());
+    const ledger = new Ledger(options, hasher);
+    if (options.store.status !== 'open') await options.store.open();
+    try {
+      await ledger.#load();
+      if (mode === 'write' && interval > 0) {
+        ledger.#timer = setInterval(() => ledger.#onTimer(), interval);
+        ledger.#timer.unref();
+      }
+    } catch (e) {
+      await options.store.close();
+      throw e;
+    }
+    return ledger;
+  }
+
+  async #load(): Promise<void> {
+    const fmtKey = metaKey('format');
+    const fmt = await this.store.get(fmtKey);
+    if (fmt !== undefined && Buffer.from(fmt).toString('utf8') !== LEDGER_FORMAT) {
+      throw new AstridError('LEDGER_OPEN_FAILED', `unsupported ledger format ${JSON.stringify(Buffer.from(fmt).toString('utf8').slice(0, 64))}`);
+    }
+    for await (const [k, v] of this.store.iterate({...prefixRange(P_ENTRY), reverse: true, limit: 1})) {
+      const seq = seqOfKey(k, P_ENTRY);
+      const split = splitStoredValue(v);
+      const dec = split === undefined ? undefined : decodeEntry(split.bytes);
+      if (seq === undefined || split === undefined || dec === undefined || !dec.ok || dec.entry.seq !== seq) {
+        this.#corrupt = `the last entry (key ${toHex(k).slice(0, 40)}) is malformed; run "astrid audit verify"`;
+        this.#head = {seq: seq ?? 0, hash: split?.hash ?? ZERO_HASH, time: 0};
+      } else {
+        this.#head = {seq, hash: split.hash, time: dec.entry.time};
+      }
+    }
+    for await (const [k] of this.store.iterate({...prefixRange(P_CHECKPOINT), reverse: true, limit: 1})) {
+      this.#lastCheckpointSeq = seqOfKey(k, P_CHECKPOINT) ?? 0;
+    }
+    this.#durable = this.#head;
+    this.#pending = newBatch(this.#head);
+    if (this.#head.seq > 0) {
+      const g = await this.store.get(entryKey(1));
+      const split = g === undefined ? undefined : splitStoredValue(g);
+      const dec = split === undefined ? undefined : decodeEntry(split.bytes);
+      if (dec?.ok && dec.entry.kind === 'genesis') this.#kernelKey = dec.entry.body.kernelKey;
+      if (this.#mode === 'write') {
+        if (this.#kernelKey === undefined) {
+          throw new AstridError('LEDGER_CORRUPT', 'the ledger has no valid genesis entry; run "astrid audit verify"');
+        }
+        if (!bytesEqual(this.#kernelKey, (this.#signer as CheckpointSigner).publicKey)) {
+          throw new AstridError('LEDGER_KEY_MISMATCH', 'this ledger was created by a different kernel key', {
+            details: {ledgerKey: toHex(this.#kernelKey), kernelKey: toHex((this.#signer as CheckpointSigner).publicKey)},
+          });
+        }
+      }
+    } else if (this.#mode === 'write') {
+      const signer = this.#signer as CheckpointSigner;
+      await this.store.batch([{type: 'put', key: fmtKey, value: new Uint8Array(Buffer.from(LEDGER_FORMAT, 'utf8'))}], {sync: true});
+      this.#kernelKey = signer.publicKey;
+      await this.append({kind: 'genesis', body: {format: ENTRY_FORMAT_VERSION, kernelKey: signer.publicKey}});
+    }
+  }
+
+  /** The kernel public key named by the genesis entry (undefined for an empty or damaged ledger). */
+  get kernelKey(): Uint8Array | undefined {
+    return this.#kernelKey;
+  }
+
+  /** Head including appends not yet durable. */
+  get head(): Head {
+    return this.#head;
+  }
+
+  /** Head of what is known to be on stable storage. */
+  get durableHead(): Head {
+    return this.#durable;
+  }
+
+  /** Seq of the last checkpoint written. */
+  get lastCheckpointSeq(): number {
+    return this.#lastCheckpointSeq;
+  }
+
+  get mode(): 'read' | 'write' {
+    return this.#mode;
+  }
+
+  #assertWritable(): void {
+    if (this.#failed) throw this.#failed;
+    if (this.#closing) throw new AstridError('LEDGER_CLOSED', 'the ledger is closing or closed');
+    if (this.#mode !== 'write') throw new AstridError('LEDGER_READ_ONLY', 'the ledger was opened read-only');
+    if (this.#corrupt !== undefined) throw new AstridError('LEDGER_CORRUPT', this.#corrupt);
+  }
+
+  /**
+   * Append an entry. Resolves with its seq and hash once the entry is durable.
+   * The seq is assigned synchronously: appends are ordered as called.
+   * @throws AstridError LEDGER_ENTRY_INVALID, LEDGER_KIND_UNKNOWN, LEDGER_ENTRY_TOO_LARGE (as a
+   *   rejected promise), LEDGER_WRITE_FAILED when the batch could not be written,
+   *   LEDGER_OVERLOADED, LEDGER_CLOSED, LEDGER_READ_ONLY, LEDGER_CORRUPT.
+   */
+  append<K extends EntryKind>(input: AppendInput<K>): Promise<Appended> {
+    try {
+      return this.#append(input);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #append<K extends EntryKind>(input: AppendInput<K>): Promise<Appended> {
+    this.#assertWritable();
+    if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
+    if (!isEntryKind(input.kind)) {
+      throw new AstridError('LEDGER_KIND_UNKNOWN', `unknown entry kind ${JSON.stringify(String(input.kind)).slice(0, 80)}`);
+    }
+    if (input.kind === 'genesis' && this.#head.seq !== 0) {
+      throw new AstridError('LEDGER_ENTRY_INVALID', 'genesis can only be the first entry');
+    }
+    const body = parseBody(input.kind, input.body);
+    if (typeof body === 'string') throw new AstridError('LEDGER_ENTRY_INVALID', `invalid ${input.kind} body: ${body}`);
+    let session: SessionId;
+    let principal: PrincipalId;
+    let actor: ActorId;
+    try {
+      session = input.session === undefined ? KERNEL_SESSION : parseSessionId(input.session);
+      principal = input.principal === undefined ? KERNEL_PRINCIPAL : parsePrincipalId(input.principal);
+      actor = input.actor === undefined ? KERNEL_ACTOR : parseActorId(input.actor);
+    } catch (cause) {
+      throw new AstridError('LEDGER_ENTRY_INVALID', (cause as Error).message, {cause});
+    }
+    if (this.#pendingCount >= this.#maxPending) {
+      throw new AstridError('LEDGER_OVERLOADED', `more than ${this.#maxPending} entries are waiting to be written`);
+    }
+    const seq = (this.#head.seq + 1) as Seq;
+    const now = this.#clock.now();
+    if (!Number.isSafeInteger(now) || now < 0) throw new TypeError('clock.now() must return a non-negative integer');
+    const time = Math.max(now, this.#head.time); // never goes backwards
+    const entry: LedgerEntry<K> = {
+      v: ENTRY_FORMAT_VERSION,
+      seq,
+      prev: this.#head.hash,
+      time,
+      session,
+      principal,
+      actor,
+      kind: input.kind,
+      body,
+    };
+    const encoded = encodeEntry(entry);
+    if (encoded.length > MAX_ENTRY_BYTES) {
+      throw new AstridError('LEDGER_ENTRY_TOO_LARGE', `entry of ${encoded.length} bytes exceeds ${MAX_ENTRY_BYTES}`);
+    }
+    const hash = this.#hasher.hash(this.#head.hash, encoded);
+    const value = new Uint8Array(BLAKE3_LEN + encoded.length);
+    value.set(hash, 0);
+    value.set(encoded, BLAKE3_LEN);
+    const b = this.#pending;
+    b.ops.push({type: 'put', key: entryKey(seq), value});
+    const sl = b.sessions.get(session);
+    if (sl === undefined) b.sessions.set(session, [seq]);
+    else sl.push(seq);
+    const al = b.actors.get(actor);
+    if (al === undefined) b.actors.set(actor, [seq]);
+    else al.push(seq);
+    b.count++;
+    this.#pendingCount++;
+    this.#head = {seq, hash, time};
+    b.last = this.#head;
+    if (seq - this.#lastCheckpointSeq >= this.#checkpointEvery && this.#signer !== undefined) b.checkpoint = true;
+    this.#scheduleFlush();
+    return b.done.then(() => ({seq, hash, time}));
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#writing !== undefined) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#writing !== undefined) return;
+    const b = this.#pending;
+    if (b.count === 0 && !b.checkpoint) return;
+    this.#pending = newBatch(this.#head);
+    for (const [id, seqs] of b.sessions) b.ops.push({type: 'put', key: indexKey(P_SESSION, id, seqs[0] as number), value: encodePostings(seqs)});
+    for (const [id, seqs] of b.actors) b.ops.push({type: 'put', key: indexKey(P_ACTOR, id, seqs[0] as number), value: encodePostings(seqs)});
+    let cp: Checkpoint | undefined;
+    if (b.checkpoint && this.#signer !== undefined && b.last.seq > this.#lastCheckpointSeq) {
+      cp = signCheckpoint(this.#signer, b.last.seq, b.last.hash, Math.max(this.#clock.now(), b.last.time));
+      b.ops.push({type: 'put', key: checkpointKey(cp.seq), value: encodeCheckpoint(cp)});
+    }
+    const write = (async () => {
+      try {
+        if (this.#failed) throw this.#failed;
+        await this.store.batch(b.ops, {sync: true});
+        this.#durable = b.last;
+        if (cp !== undefined) this.#lastCheckpointSeq = cp.seq;
+        this.#pendingCount -= b.count;
+        b.resolve();
+      } catch (e) {
+        const err =
+          e instanceof AstridError && e.code === 'LEDGER_WRITE_FAILED'
+            ? e
+            : new AstridError('LEDGER_WRITE_FAILED', `ledger write failed; the ledger must be reopened: ${(e as Error).message}`, {cause: e});
+        this.#failed ??= err;
+        this.#pendingCount -= b.count;
+        b.reject(err);
+        // Everything queued behind this batch would chain onto entries that never landed.
+        const rest = this.#pending;
+        this.#pending = newBatch(this.#durable);
+        this.#pendingCount -= rest.count;
+        rest.reject(err);
+      }
+    })();
+    this.#writing = write;
+    await write;
+    this.#writing = undefined;
+    if (this.#pending.count > 0 || this.#pending.checkpoint) this.#scheduleFlush();
+  }
+
+  #onTimer(): void {
+    if (this.#failed || this.#closing || this.#corrupt !== undefined) return;
+    if (this.#head.seq > this.#lastCheckpointSeq && this.#signer !== undefined) {
+      this.#pending.checkpoint = true;
+      this.#scheduleFlush();
+    }
+  }
+
+  /** Wait until everything appended so far is durable (or failed). */
+  async flush(): Promise<void> {
+    while (this.#writing !== undefined || this.#pending.count > 0 || this.#pending.checkpoint || this.#flushScheduled) {
+      if (this.#failed) break;
+      if (this.#writing !== undefined) await this.#writing;
+      else if (this.#pending.count > 0 || this.#pending.checkpoint) await this.#flush();
+      else await new Promise<void>((r) => setImmediate(r));
+    }
+    if (this.#failed) throw this.#failed;
+  }
+
+  /**
+   * Write a signed checkpoint at the current head (after everything queued is durable).
+   * @returns the head seq now covered by a checkpoint.
+   * @throws AstridError LEDGER_READ_ONLY, LEDGER_WRITE_FAILED, LEDGER_CLOSED.
+   */
+  async checkpoint(): Promise<number> {
+    this.#assertWritable();
+    if (this.#head.seq > this.#lastCheckpointSeq) {
+      this.#pending.checkpoint = true;
+      this.#scheduleFlush();
+      await this.flush();
+    }
+    return this.#lastCheckpointSeq;
+  }
+
+  /** Read one entry by seq; undefined when absent. @throws AstridError LEDGER_CORRUPT when undecodable. */
+  async read(seq: number): Promise<StoredEntry | undefined> {
+    if (!Number.isSafeInteger(seq) || seq < 1) throw new RangeError('seq must be an integer >= 1');
+    const v = await this.store.get(entryKey(seq));
+    return v === undefined ? undefined : this.#toStored(seq, v);
+  }
+
+  #toStored(seq: number, v: Uint8Array): StoredEntry {
+    const split = splitStoredValue(v);
+    const dec = split === undefined ? undefined : decodeEntry(split.bytes);
+    if (split === undefined || dec === undefined || !dec.ok) {
+      throw new AstridError('LEDGER_CORRUPT', `entry ${seq} cannot be decoded${dec && !dec.ok ? `: ${dec.problem}` : ''}; run "astrid audit verify"`, {
+        details: {seq},
+      });
+    }
+    if (dec.entry.seq !== seq) {
+      throw new AstridError('LEDGER_CORRUPT', `entry stored at ${seq} claims seq ${dec.entry.seq}; run "astrid audit verify"`, {details: {seq}});
+    }
+    return {seq: seq as Seq, hash: split.hash, bytes: split.bytes, entry: dec.entry};
+  }
+
+  /**
+   * Entries in seq order (or reverse), filtered. Uses the session or actor index when given.
+   * @throws AstridError LEDGER_CORRUPT on an undecodable entry; RangeError on bad bounds.
+   */
+  async *entries(q: EntryQuery = {}): AsyncGenerator<StoredEntry> {
+    const from = q.from ?? 1;
+    const to = q.to ?? Number.MAX_SAFE_INTEGER;
+    if (!Number.isSafeInteger(from) || from < 1) throw new RangeError('from must be an integer >= 1');
+    if (!Number.isSafeInteger(to) || to < 0) throw new RangeError('to must be a non-negative integer');
+    if (q.limit !== undefined && (!Number.isSafeInteger(q.limit) || q.limit < 0)) throw new RangeError('limit must be >= 0');
+    if (q.kind !== undefined && !isEntryKind(q.kind)) throw new AstridError('LEDGER_KIND_UNKNOWN', `unknown kind ${String(q.kind)}`);
+    const limit = q.limit ?? Infinity;
+    if (limit === 0 || to < from) return;
+    let n = 0;
+    const byIndex = q.session !== undefined ? {p: P_SESSION, id: q.session} : q.actor !== undefined ? {p: P_ACTOR, id: q.actor} : undefined;
+    if (byIndex !== undefined) {
+      // Index keys are (id, first seq of a batch) -> that batch's seqs for the id.
+      const r = indexRange(byIndex.p, byIndex.id);
+      const lt = to >= Number.MAX_SAFE_INTEGER ? r.lt : indexKey(byIndex.p, byIndex.id, to + 1);
+      for await (const [k, v] of this.store.iterate({gte: r.gte, lt, reverse: q.reverse === true})) {
+        if (seqOfIndexKey(k) > to) continue;
+        const seqs = decodePostings(v);
+        if (q.reverse === true) seqs.reverse();
+        for (const seq of seqs) {
+          if (seq < from || seq > to) continue;
+          const val = await this.store.get(entryKey(seq));
+          if (val === undefined) continue;
+          const s = this.#toStored(seq, val);
+          if (q.session !== undefined && s.entry.session !== q.session) continue;
+          if (q.actor !== undefined && s.entry.actor !== q.actor) continue;
+          if (q.kind !== undefined && s.entry.kind !== q.kind) continue;
+          yield s;
+          if (++n >= limit) return;
+        }
+      }
+      return;
+    }
+    const gte = entryKey(from);
+    const lt = to >= Number.MAX_SAFE_INTEGER ? prefixRange(P_ENTRY).lt : entryKey(to + 1);
+    for await (const [k, v] of this.store.iterate({gte, lt, reverse: q.reverse === true})) {
+      const seq = seqOfKey(k, P_ENTRY);
+      if (seq === undefined) continue;
+      const s = this.#toStored(seq, v);
+      if (q.kind !== undefined && s.entry.kind !== q.kind) continue;
+      yield s;
+      if (++n >= limit) return;
+    }
+  }
+
+  /** Stored checkpoints in seq order; undecodable records are skipped (verify reports them). */
+  async *checkpoints(): AsyncGenerator<Checkpoint> {
+    for await (const [, v] of this.store.iterate(prefixRange(P_CHECKPOINT))) {
+      const c = decodeCheckpoint(v);
+      if (typeof c !== 'string') yield c;
+    }
+  }
+
+  /**
+   * Verify the whole chain against `trustedKey` (default: the key this ledger's signer holds,
+   * else the genesis key). Pending appends are flushed first.
+   */
+  async verify(options: Partial<VerifyOptions> = {}): Promise<VerifyReport> {
+    if (this.#mode === 'write' && !this.#failed) await this.flush();
+    const trustedKey = options.trustedKey ?? this.#signer?.publicKey ?? this.#kernelKey;
+    return verifyStore(this.store, {...options, trustedKey, hasher: this.#hasher});
+  }
+
+  /** The BLAKE3 hasher this ledger uses (shared to avoid creating another). */
+  get hasher(): Blake3 {
+    return this.#hasher;
+  }
+
+  /**
+   * Flush, write a final checkpoint (write mode), and close the store. Idempotent.
+   * @throws AstridError LEDGER_WRITE_FAILED when the final flush fails (the store is closed anyway).
+   */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    let err: unknown;
+    try {
+      if (this.#mode === 'write' && !this.#failed && this.#corrupt === undefined) {
+        if (this.#head.seq > this.#lastCheckpointSeq) this.#pending.checkpoint = true;
+        await this.flush();
+      }
+    } catch (e) {
+      err = e;
+    } finally {
+      this.#closing = true;
+      await this.store.close();
+    }
+    if (err !== undefined) throw err;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * LedgerStore on LevelDB (classic-level). Batches are atomic; `sync: true` batches are
+ * fsynced before they resolve. LevelDB's own LOCK file makes a second opener fail,
+ * which is reported as LEDGER_LOCKED rather than anything that could corrupt data.
+ */
+import {ClassicLevel} from 'classic-level';
+import {AstridError} from '../errors/index.js';
+import {LedgerStore, type BatchOp, type RangeOptions} from './store.js';
+
+const CHUNK = 1000;
+
+function errCode(e: unknown): string | undefined {
+  if (typeof e !== 'object' || e === null) return undefined;
+  const code = (e as {code?: unknown}).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export class LevelStore extends LedgerStore {
+  readonly location: string;
+  #db: ClassicLevel<Uint8Array, Uint8Array> | undefined;
+
+  constructor(location: string) {
+    super();
+    if (typeof location !== 'string' || location.length === 0) throw new TypeError('location must be a non-empty path');
+    this.location = location;
+  }
+
+  #dbOrThrow(): ClassicLevel<Uint8Array, Uint8Array> {
+    if (this.#db === undefined) throw new AstridError('LEDGER_NOT_OPEN', 'store is not open');
+    return this.#db;
+  }
+
+  protected async _open(): Promise<void> {
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(this.location, {keyEncoding: 'view', valueEncoding: 'view'});
+    try {
+      await db.open({createIfMissing: true});
+    } catch (e) {
+      const cause = (e as {cause?: unknown}).cause;
+      if (errCode(cause) === 'LEVEL_LOCKED' || errCode(e) === 'LEVEL_LOCKED') {
+        throw new AstridError('LEDGER_LOCKED', `the ledger at ${this.location} is in use by another process (is a daemon running?)`, {
+          cause: e,
+          details: {location: this.location},
+        });
+      }
+      throw new AstridError('LEDGER_OPEN_FAILED', `cannot open the ledger at ${this.location}: ${(e as Error).message}`, {
+        cause: e,
+        details: {location: this.location},
+      });
+    }
+    this.#db = db;
+  }
+
+  protected async _close(): Promise<void> {
+    const db = this.#db;
+    this.#db = undefined;
+    if (db !== undefined) await db.close();
+  }
+
+  protected async _batch(ops: readonly BatchOp[], sync: boolean): Promise<void> {
+    // The chained batch crosses into C++ once per op without abstract-level's per-op
+    // array validation: about 4x the throughput of db.batch(array) here.
+    const b = this.#dbOrThrow().batch();
+    for (const op of ops) {
+      if (op.type === 'put') b.put(op.key, op.value);
+      else b.del(op.key);
+    }
+    await b.write({sync});
+  }
+
+  protected async _get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const v = await this.#dbOrThrow().get(key);
+    return v === undefined ? undefined : v;
+  }
+
+  protected async *_iterate(o: RangeOptions): AsyncGenerator<ReadonlyArray<[Uint8Array, Uint8Array]>> {
+    const opts: {gte?: Uint8Array; lt?: Uint8Array; reverse: boolean; limit: number} = {
+      reverse: o.reverse === true,
+      limit: o.limit ?? -1,
+    };
+    if (o.gte !== undefined) opts.gte = o.gte;
+    if (o.lt !== undefined) opts.lt = o.lt;
+    const it = this.#dbOrThrow().iterator(opts);
+    try {
+      for (;;) {
+        const chunk = await it.nextv(CHUNK);
+        if (chunk.length === 0) return;
+        yield chunk as Array<[Uint8Array, Uint8Array]>;
+      }
+    } finally {
+      await it.close();
+    }
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Projections: state as a pure fold over entries (law 3). A projection names itself and
+ * a version, gives an initial state, a pure `apply`, and a canonical encoding of its
+ * state. Snapshots are caches: each records the seq it reflects, the hash of the entry
+ * at that seq, and the BLAKE3 of the encoded state. A snapshot whose state hash, entry
+ * hash, version or encoding does not check out is discarded and the state is rebuilt
+ * from genesis.
+ */
+import {Packr, Unpackr} from 'msgpackr';
+import {AstridError} from '../errors/index.js';
+import {bytesEqual, toHex, type Blake3Hex} from '../crypto/index.js';
+import {isId} from './ids.js';
+import {snapshotKey} from './keys.js';
+import type {Ledger, StoredEntry} from './ledger.js';
+
+export interface Projection<S> {
+  /** Id grammar (see ids.ts); unique per kernel. */
+  readonly name: string;
+  /** Bump when `apply` or the encoding changes: older snapshots are then discarded. */
+  readonly version: number;
+  initial(): S;
+  /** Pure: must not read clocks, randomness or anything but `state` and `entry`. */
+  apply(state: S, entry: StoredEntry): S;
+  /** Canonical bytes of a state (equal states give equal bytes). */
+  encode(state: S): Uint8Array;
+  /** Inverse of encode. @throws on malformed bytes. */
+  decode(bytes: Uint8Array): S;
+}
+
+export interface Rebuilt<S> {
+  readonly state: S;
+  /** Seq of the last entry folded in. */
+  readonly seq: number;
+  readonly stateHash: Blake3Hex;
+  readonly source: 'genesis' | 'snapshot';
+  /** Why a snapshot was found but not used. */
+  readonly discarded?: string;
+  /** Entries folded in this run (after the snapshot, if any). */
+  readonly folded: number;
+}
+
+const packr = new Packr({useRecords: false, moreTypes: false, variableMapSize: true});
+const unpackr = new Unpackr({useRecords: false, mapsAsObjects: true, int64AsType: 'number'});
+
+interface SnapshotRecord {
+  v: 1;
+  name: string;
+  version: number;
+  seq: number;
+  entryHash: Uint8Array;
+  stateHash: Uint8Array;
+  state: Uint8Array;
+}
+
+function checkProjection<S>(p: Projection<S>): void {
+  if (!isId(p?.name)) throw new TypeError('projection.name must match the id grammar');
+  if (!Number.isSafeInteger(p.version) || p.version < 0) throw new TypeError('projection.version must be an integer >= 0');
+}
+
+/** BLAKE3 of a projection state's canonical encoding. */
+export function projectionStateHash<S>(ledger: Ledger, p: Projection<S>, state: S): Blake3Hex {
+  return ledger.hasher.hex(p.encode(state));
+}
+
+async function loadSnapshot<S>(ledger: Ledger, p: Projection<S>): Promise<{state: S; seq: number} | {discarded: string} | undefined> {
+  const raw = await ledger.store.get(snapshotKey(p.name));
+  if (raw === undefined) return undefined;
+  let r: unknown;
+  try {
+    r = unpackr.unpack(raw);
+  } catch {
+    return {discarded: 'snapshot record is not msgpack'};
+  }
+  if (typeof r !== 'object' || r === null) return {discarded: 'snapshot record is not a map'};
+  const s = r as Partial<SnapshotRecord>;
+  if (s.v !== 1 || s.name !== p.name) return {discarded: 'snapshot record has the wrong format or name'};
+  if (s.version !== p.version) return {discarded: `snapshot is for version ${String(s.version)}, projection is ${p.version}`};
+  if (typeof s.seq !== 'number' || !Number.isSafeInteger(s.seq) || s.seq < 0) return {discarded: 'snapshot seq is invalid'};
+  if (!(s.entryHash instanceof Uint8Array) || !(s.stateHash instanceof Uint8Array) || !(s.state instanceof Uint8Array)) {
+    return {discarded: 'snapshot fields are malformed'};
+  }
+  if (s.seq > ledger.durableHead.seq) return {discarded: `snapshot claims seq ${s.seq} beyond the ledger head ${ledger.durableHead.seq}`};
+  if (!bytesEqual(ledger.hasher.hash(s.state), s.stateHash)) return {discarded: 'snapshot state does not match its hash'};
+  if (s.seq > 0) {
+    const e = await ledger.read(s.seq).catch(() => undefined);
+    if (e === undefined || !bytesEqual(e.hash, s.entryHash)) return {discarded: `snapshot was taken of a different entry ${s.seq}`};
+  }
+  let state: S;
+  try {
+    state = p.decode(s.state);
+  } catch (e) {
+    return {discarded: `snapshot state cannot be decoded: ${(e as Error).message}`};
+  }
+  return {state, seq: s.seq};
+}
+
+/**
+ * Rebuild a projection's state: from its snapshot when one checks out, else from genesis.
+ * @throws AstridError LEDGER_CORRUPT when an entry cannot be decoded.
+ */
+export async function rebuild<S>(ledger: Ledger, p: Projection<S>, options: {useSnapshot?: boolean} = {}): Promise<Rebuilt<S>> {
+  checkProjection(p);
+  let state = p.initial();
+  let from = 1;
+  let source: 'genesis' | 'snapshot' = 'genesis';
+  let discarded: string | undefined;
+  if (options.useSnapshot !== false) {
+    const snap = await loadSnapshot(ledger, p);
+    if (snap !== undefined && 'discarded' in snap) discarded = snap.discarded;
+    else if (snap !== undefined) {
+      state = snap.state;
+      from = snap.seq + 1;
+      source = 'snapshot';
+    }
+  }
+  let seq = from - 1;
+  let folded = 0;
+  for await (const e of ledger.entries({from, to: ledger.durableHead.seq})) {
+    state = p.apply(state, e);
+    seq = e.seq;
+    folded++;
+  }
+  const out: Rebuilt<S> = {state, seq, stateHash: projectionStateHash(ledger, p, state), source, folded};
+  return discarded === undefined ? out : {...out, discarded};
+}
+
+/**
+ * Store a snapshot of `state` as of `seq` (which must be durable).
+ * @throws AstridError LEDGER_READ_ONLY in read mode; RangeError when seq is beyond the durable head.
+ */
+export async function saveSnapshot<S>(ledger: Ledger, p: Projection<S>, state: S, seq: number): Promise<Blake3Hex> {
+  checkProjection(p);
+  if (ledger.mode !== 'write') throw new AstridError('LEDGER_READ_ONLY', 'cannot write a snapshot to a read-only ledger');
+  if (!Number.isSafeInteger(seq) || seq < 0 || seq > ledger.durableHead.seq) throw new RangeError('seq must be durable');
+  const entryHash = seq === 0 ? new Uint8Array(32) : (await ledger.read(seq))?.hash;
+  if (entryHash === undefined) throw new RangeError(`no entry at seq ${seq}`);
+  const bytes = p.encode(state);
+  const stateHash = ledger.hasher.hash(bytes);
+  const rec: SnapshotRecord = {v: 1, name: p.name, version: p.version, seq, entryHash, stateHash, state: bytes};
+  await ledger.store.batch([{type: 'put', key: snapshotKey(p.name), value: packr.pack(rec)}], {sync: true});
+  return toHex(stateHash) as Blake3Hex;
+}

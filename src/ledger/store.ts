@@ -1,0 +1,110 @@
+/**
+ * The storage contract under the ledger: an ordered byte-key/byte-value store with atomic
+ * batches. Public methods validate arguments and state, then call the protected hooks
+ * that a backend implements (the abstract-level pattern). The memory and LevelDB
+ * backends override only the hooks and pass one shared compliance suite.
+ */
+import {AstridError} from '../errors/index.js';
+
+export type BatchOp =
+  | {readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array}
+  | {readonly type: 'del'; readonly key: Uint8Array};
+
+export interface RangeOptions {
+  readonly gte?: Uint8Array;
+  readonly lt?: Uint8Array;
+  readonly reverse?: boolean;
+  readonly limit?: number;
+}
+
+export type StoreStatus = 'new' | 'opening' | 'open' | 'closing' | 'closed';
+
+/** An ordered key-value store with atomic, optionally synced, batches. */
+export abstract class LedgerStore {
+  #status: StoreStatus = 'new';
+
+  get status(): StoreStatus {
+    return this.#status;
+  }
+
+  /**
+   * Open the store.
+   * @throws AstridError LEDGER_LOCKED when another process holds it, LEDGER_OPEN_FAILED otherwise.
+   */
+  async open(): Promise<void> {
+    if (this.#status !== 'new' && this.#status !== 'closed') throw new AstridError('LEDGER_OPEN_FAILED', `store is ${this.#status}`);
+    this.#status = 'opening';
+    try {
+      await this._open();
+      this.#status = 'open';
+    } catch (e) {
+      this.#status = 'closed';
+      throw e;
+    }
+  }
+
+  /** Close the store; idempotent. */
+  async close(): Promise<void> {
+    if (this.#status !== 'open') return;
+    this.#status = 'closing';
+    try {
+      await this._close();
+    } finally {
+      this.#status = 'closed';
+    }
+  }
+
+  /**
+   * Apply `ops` atomically. With `sync`, resolves only once the batch is on stable storage.
+   * @throws AstridError LEDGER_NOT_OPEN when not open; TypeError on malformed ops.
+   */
+  async batch(ops: readonly BatchOp[], options: {sync: boolean}): Promise<void> {
+    this.#assertOpen();
+    if (!Array.isArray(ops)) throw new TypeError('ops must be an array');
+    for (const op of ops) {
+      if (!(op.key instanceof Uint8Array) || op.key.length === 0) throw new TypeError('op.key must be a non-empty Uint8Array');
+      if (op.type === 'put' && !(op.value instanceof Uint8Array)) throw new TypeError('op.value must be a Uint8Array');
+      if (op.type !== 'put' && op.type !== 'del') throw new TypeError('op.type must be put or del');
+    }
+    if (ops.length === 0) return;
+    await this._batch(ops, options.sync === true);
+  }
+
+  /** The value at `key`, or undefined. */
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.#assertOpen();
+    if (!(key instanceof Uint8Array)) throw new TypeError('key must be a Uint8Array');
+    return this._get(key);
+  }
+
+  /** Iterate `[key, value]` pairs in key order (or reverse) within the range. */
+  async *iterate(options: RangeOptions = {}): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    this.#assertOpen();
+    if (options.limit !== undefined && (!Number.isSafeInteger(options.limit) || options.limit < 0)) {
+      throw new RangeError('limit must be a non-negative integer');
+    }
+    if (options.limit === 0) return;
+    for await (const chunk of this._iterate(options)) yield* chunk;
+  }
+
+  /** Like `iterate`, but yields arrays of pairs: fewer awaits on hot paths (verification). */
+  async *iterateChunks(options: RangeOptions = {}): AsyncGenerator<ReadonlyArray<[Uint8Array, Uint8Array]>> {
+    this.#assertOpen();
+    if (options.limit !== undefined && (!Number.isSafeInteger(options.limit) || options.limit < 0)) {
+      throw new RangeError('limit must be a non-negative integer');
+    }
+    if (options.limit === 0) return;
+    yield* this._iterate(options);
+  }
+
+  #assertOpen(): void {
+    if (this.#status !== 'open') throw new AstridError('LEDGER_NOT_OPEN', `store is ${this.#status}`);
+  }
+
+  protected abstract _open(): Promise<void>;
+  protected abstract _close(): Promise<void>;
+  protected abstract _batch(ops: readonly BatchOp[], sync: boolean): Promise<void>;
+  protected abstract _get(key: Uint8Array): Promise<Uint8Array | undefined>;
+  /** Yield non-empty chunks of pairs in order, honouring `limit` across chunks. */
+  protected abstract _iterate(options: RangeOptions): AsyncGenerator<ReadonlyArray<[Uint8Array, Uint8Array]>>;
+}

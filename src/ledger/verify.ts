@@ -1,0 +1,287 @@
+/**
+ * Chain verification. Walks entries in key order and reports typed issues, each with a
+ * stable code and the seq where it starts; never a bare boolean. The same ChainVerifier
+ * serves the on-disk ledger and exported bundles.
+ *
+ * Per entry at position n (its key): the value must split into hash || bytes and decode
+ * (ENTRY_UNDECODABLE); its seq must equal n (ENTRY_OUT_OF_ORDER); BLAKE3(prev || bytes)
+ * must equal the stored hash (ENTRY_MODIFIED); its prev must equal the hash of entry n-1
+ * (LINK_BROKEN); a gap in positions is ENTRY_MISSING. One issue per entry, the most
+ * specific; the link check after a modified entry accepts either the stored or the
+ * recomputed hash so that one edit yields one issue. Checkpoints: signature and key
+ * (CHECKPOINT_BAD_SIGNATURE, CHECKPOINT_FOREIGN_KEY, CHECKPOINT_UNSIGNED,
+ * CHECKPOINT_UNDECODABLE), the hash they sign against the entry (CHECKPOINT_MISMATCH),
+ * and the head against the highest signed seq (LEDGER_TRUNCATED).
+ */
+import {Blake3, bytesEqual, toHex} from '../crypto/index.js';
+import {decodeEntry} from './codec.js';
+import {P_CHECKPOINT, P_ENTRY, prefixRange, seqOfKey} from './keys.js';
+import {checkCheckpoint, decodeCheckpoint, type Checkpoint} from './checkpoint.js';
+import type {LedgerStore} from './store.js';
+
+export const VERIFY_ISSUE_CODES = [
+  'ENTRY_UNDECODABLE',
+  'ENTRY_MODIFIED',
+  'ENTRY_OUT_OF_ORDER',
+  'ENTRY_MISSING',
+  'LINK_BROKEN',
+  'GENESIS_INVALID',
+  'LEDGER_TRUNCATED',
+  'CHECKPOINT_MISMATCH',
+  'CHECKPOINT_BAD_SIGNATURE',
+  'CHECKPOINT_FOREIGN_KEY',
+  'CHECKPOINT_UNSIGNED',
+  'CHECKPOINT_UNDECODABLE',
+  'TAIL_UNCHECKPOINTED',
+  'NO_TRUSTED_KEY',
+  'MORE_ISSUES',
+  'BUNDLE_MALFORMED',
+] as const;
+export type VerifyIssueCode = (typeof VERIFY_ISSUE_CODES)[number];
+
+export interface VerifyIssue {
+  readonly code: VerifyIssueCode;
+  /** The seq where the problem starts (0 when it concerns no particular entry). */
+  readonly seq: number;
+  /** `error` makes the report fail; `warning` is information (e.g. an unsigned tail). */
+  readonly severity: 'error' | 'warning';
+  readonly message: string;
+}
+
+export interface VerifyReport {
+  /** True when there is no issue of severity `error`. */
+  readonly ok: boolean;
+  readonly head: {readonly seq: number; readonly hash: string};
+  readonly entries: number;
+  readonly checkpoints: {readonly count: number; readonly valid: number; readonly lastSignedSeq: number};
+  readonly issues: readonly VerifyIssue[];
+}
+
+export interface VerifyOptions {
+  /** The kernel public key checkpoints must be signed with. Without it, checkpoints cannot be trusted. */
+  readonly trustedKey: Uint8Array | undefined;
+  readonly hasher?: Blake3;
+  /** Called every `progressEvery` entries with the number verified so far. */
+  readonly onProgress?: (verified: number) => void;
+  readonly progressEvery?: number;
+  /** Stop collecting after this many issues (default 1000); the report says how many were cut. */
+  readonly maxIssues?: number;
+}
+
+/** A raw checkpoint as found in storage: its key seq and bytes. */
+export interface RawCheckpoint {
+  readonly keySeq: number | undefined;
+  readonly bytes: Uint8Array;
+}
+
+const ZERO = new Uint8Array(32);
+
+/** Incremental verifier: feed checkpoints first, then entries in position order, then finish(). */
+export class ChainVerifier {
+  readonly #issues: VerifyIssue[] = [];
+  readonly #hasher: Blake3;
+  readonly #trusted: Uint8Array | undefined;
+  readonly #maxIssues: number;
+  #cut = 0;
+  /** Signed, valid checkpoints by seq, waiting for their entry. */
+  readonly #cpBySeq = new Map<number, Checkpoint[]>();
+  #cpCount = 0;
+  #cpValid = 0;
+  #lastSignedSeq = 0;
+  #expected = 1;
+  #count = 0;
+  #prevStored: Uint8Array | undefined = ZERO;
+  #prevComputed: Uint8Array | undefined = ZERO;
+  #headSeq = 0;
+  #headHash: Uint8Array = ZERO;
+
+  readonly #tailSeverity: 'error' | 'warning';
+
+  /**
+   * @param requireFullCoverage when true an entry not covered by a signed checkpoint is an
+   *   error (bundles: an export always ends with a checkpoint at its head).
+   */
+  constructor(hasher: Blake3, trustedKey: Uint8Array | undefined, maxIssues = 1000, requireFullCoverage = false) {
+    this.#tailSeverity = requireFullCoverage ? 'error' : 'warning';
+    this.#hasher = hasher;
+    this.#trusted = trustedKey;
+    this.#maxIssues = maxIssues;
+    if (trustedKey === undefined) {
+      this.#issue('NO_TRUSTED_KEY', 0, 'error', 'no trusted kernel public key: checkpoints cannot be checked');
+    }
+  }
+
+  /** Record an issue found outside the chain walk (e.g. a malformed bundle line). */
+  external(code: VerifyIssueCode, seq: number, message: string): void {
+    this.#issue(code, seq, 'error', message);
+  }
+
+  #issue(code: VerifyIssueCode, seq: number, severity: 'error' | 'warning', message: string): void {
+    if (this.#issues.length >= this.#maxIssues) {
+      this.#cut++;
+      return;
+    }
+    this.#issues.push({code, seq, severity, message});
+  }
+
+  /** Feed one stored checkpoint record. */
+  checkpoint(raw: RawCheckpoint): void {
+    this.#cpCount++;
+    const c = decodeCheckpoint(raw.bytes);
+    if (typeof c === 'string') {
+      this.#issue('CHECKPOINT_UNDECODABLE', raw.keySeq ?? 0, 'error', `checkpoint record cannot be decoded: ${c}`);
+      return;
+    }
+    if (raw.keySeq !== undefined && raw.keySeq !== c.seq) {
+      this.#issue('CHECKPOINT_UNDECODABLE', raw.keySeq, 'error', `checkpoint stored at ${raw.keySeq} claims seq ${c.seq}`);
+      return;
+    }
+    if (this.#trusted === undefined) return;
+    const check = checkCheckpoint(c, this.#trusted);
+    switch (check) {
+      case 'valid':
+        this.#cpValid++;
+        this.#lastSignedSeq = Math.max(this.#lastSignedSeq, c.seq);
+        this.#cpBySeq.set(c.seq, [...(this.#cpBySeq.get(c.seq) ?? []), c]);
+        return;
+      case 'unsigned':
+        this.#issue('CHECKPOINT_UNSIGNED', c.seq, 'error', `checkpoint at seq ${c.seq} carries no signature`);
+        return;
+      case 'foreign-key':
+        this.#issue('CHECKPOINT_FOREIGN_KEY', c.seq, 'error', `checkpoint at seq ${c.seq} is signed by key ${toHex(c.key).slice(0, 16)}…, not the trusted kernel key`);
+        return;
+      case 'bad-signature':
+        this.#issue('CHECKPOINT_BAD_SIGNATURE', c.seq, 'error', `checkpoint at seq ${c.seq} has an invalid signature (forged or altered)`);
+        return;
+    }
+  }
+
+  /** Feed the entry stored at position `keySeq` (undefined when the key itself is malformed). */
+  entry(keySeq: number | undefined, value: Uint8Array): void {
+    this.#count++;
+    if (keySeq === undefined) {
+      this.#issue('ENTRY_UNDECODABLE', this.#expected, 'error', 'an entry key is malformed');
+      return;
+    }
+    if (keySeq < this.#expected) {
+      this.#issue('ENTRY_OUT_OF_ORDER', keySeq, 'error', `entry at ${keySeq} appears after ${this.#expected - 1}`);
+      return;
+    }
+    let gap = false;
+    if (keySeq > this.#expected) {
+      const n = keySeq - this.#expected;
+      this.#issue('ENTRY_MISSING', this.#expected, 'error', n === 1 ? `entry ${this.#expected} is missing (deleted)` : `entries ${this.#expected}..${keySeq - 1} are missing (deleted)`);
+      gap = true;
+    }
+    this.#expected = keySeq + 1;
+    const prevStored = this.#prevStored;
+    const prevComputed = this.#prevComputed;
+    this.#prevStored = undefined;
+    this.#prevComputed = undefined;
+    this.#headSeq = keySeq;
+    if (value.length <= 32) {
+      this.#issue('ENTRY_UNDECODABLE', keySeq, 'error', `entry ${keySeq} is too short to hold a hash and an entry`);
+      return;
+    }
+    const stored = value.subarray(0, 32);
+    const bytes = value.subarray(32);
+    this.#prevStored = stored;
+    this.#headHash = stored;
+    this.#checkCheckpointsAt(keySeq, stored);
+    const dec = decodeEntry(bytes);
+    if (!dec.ok) {
+      this.#issue('ENTRY_UNDECODABLE', keySeq, 'error', `entry ${keySeq} cannot be decoded: ${dec.problem}`);
+      return;
+    }
+    const e = dec.entry;
+    const computed = this.#hasher.hash(e.prev, bytes);
+    this.#prevComputed = computed;
+    if (keySeq === 1) {
+      if (e.kind !== 'genesis') this.#issue('GENESIS_INVALID', 1, 'error', `entry 1 is a ${e.kind}, not genesis`);
+      else if (this.#trusted !== undefined && !bytesEqual(e.body.kernelKey, this.#trusted)) {
+        this.#issue('GENESIS_INVALID', 1, 'error', 'the genesis entry names a different kernel key than the trusted one');
+      }
+    } else if (e.kind === 'genesis') {
+      this.#issue('GENESIS_INVALID', keySeq, 'error', `a second genesis entry at ${keySeq}`);
+    }
+    if (e.seq !== keySeq) {
+      this.#issue('ENTRY_OUT_OF_ORDER', keySeq, 'error', `entry stored at ${keySeq} claims seq ${e.seq} (reordered or moved)`);
+      return;
+    }
+    if (!bytesEqual(computed, stored)) {
+      this.#issue('ENTRY_MODIFIED', keySeq, 'error', `entry ${keySeq} does not match its hash (modified)`);
+      return;
+    }
+    if (gap) return; // the link across a gap is already reported as ENTRY_MISSING
+    const linked =
+      (prevStored !== undefined && bytesEqual(e.prev, prevStored)) || (prevComputed !== undefined && bytesEqual(e.prev, prevComputed));
+    if (!linked) this.#issue('LINK_BROKEN', keySeq, 'error', `entry ${keySeq} does not link to entry ${keySeq - 1}`);
+  }
+
+  #checkCheckpointsAt(seq: number, stored: Uint8Array): void {
+    const cps = this.#cpBySeq.get(seq);
+    if (cps === undefined) return;
+    this.#cpBySeq.delete(seq);
+    for (const c of cps) {
+      if (!bytesEqual(c.hash, stored)) {
+        this.#issue('CHECKPOINT_MISMATCH', seq, 'error', `entry ${seq} differs from what the signed checkpoint states (rewritten)`);
+      }
+    }
+  }
+
+  /** Entries fed so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  finish(): VerifyReport {
+    if (this.#lastSignedSeq > this.#headSeq) {
+      this.#issue(
+        'LEDGER_TRUNCATED',
+        this.#headSeq + 1,
+        'error',
+        `the ledger ends at seq ${this.#headSeq} but a signed checkpoint covers seq ${this.#lastSignedSeq} (entries removed from the end)`,
+      );
+    }
+    // Valid checkpoints whose seq was never met inside the range (holes) are covered by ENTRY_MISSING/TRUNCATED.
+    if (this.#headSeq > this.#lastSignedSeq && this.#trusted !== undefined) {
+      this.#issue(
+        'TAIL_UNCHECKPOINTED',
+        this.#lastSignedSeq + 1,
+        this.#tailSeverity,
+        `entries ${this.#lastSignedSeq + 1}..${this.#headSeq} are not yet covered by a signed checkpoint`,
+      );
+    }
+    if (this.#cut > 0) {
+      this.#issues.push({code: 'MORE_ISSUES', seq: 0, severity: 'error', message: `${this.#cut} more issues not listed`});
+    }
+    const issues = [...this.#issues].sort((a, b) => a.seq - b.seq);
+    return {
+      ok: !issues.some((i) => i.severity === 'error'),
+      head: {seq: this.#headSeq, hash: toHex(this.#headHash)},
+      entries: this.#count,
+      checkpoints: {count: this.#cpCount, valid: this.#cpValid, lastSignedSeq: this.#lastSignedSeq},
+      issues,
+    };
+  }
+}
+
+/** Verify everything in a LedgerStore. */
+export async function verifyStore(store: LedgerStore, o: VerifyOptions): Promise<VerifyReport> {
+  const hasher = o.hasher ?? (await Blake3.create());
+  const v = new ChainVerifier(hasher, o.trustedKey, o.maxIssues);
+  for await (const [k, val] of store.iterate(prefixRange(P_CHECKPOINT))) {
+    v.checkpoint({keySeq: seqOfKey(k, P_CHECKPOINT), bytes: val});
+  }
+  const every = o.progressEvery ?? 10_000;
+  let next = every;
+  for await (const chunk of store.iterateChunks(prefixRange(P_ENTRY))) {
+    for (const [k, val] of chunk) v.entry(seqOfKey(k, P_ENTRY), val);
+    if (o.onProgress && v.count >= next) {
+      o.onProgress(v.count);
+      next = v.count + every;
+    }
+  }
+  o.onProgress?.(v.count);
+  return v.finish();
+}
