@@ -1,0 +1,13 @@
+/**
+ * CLI support: the base command, renderers, progress, and the operations each command
+ * calls. Commands in /commands stay thin and import only this (and errors).
+ */
+export {AstridCommand} from './base.js';
+export {progressBar, type Progress} from './progress.js';
+export {entryView, entryLine, verifyLines, jsonSafe, type EntryView} from './render.js';
+export {auditNote, auditShow, auditVerify, auditVerifyBundle, auditExport, kernelPublicKey, readPublicKeyArg, type NoteResult, type ShowQuery} from './audit.js';
+export {startOnce} from './start.js';
+export {ENTRY_KINDS} from '../ledger/index.js';
+export {systemClock} from '../kernel/index.js';
+export type {VerifyReport, ExportResult} from '../ledger/index.js';
+export type {BootReport} from '../kernel/index.js';

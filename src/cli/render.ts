@@ -1,0 +1,68 @@
+/**
+ * Rendering ledger data for people and for --json. The JSON view of an entry is the
+ * contract `astrid audit show --json` documents: seq, hash, prev, time, timeIso, kind,
+ * session, principal, actor, body (bytes as hex).
+ */
+import {toHex} from '../crypto/index.js';
+import type {StoredEntry, VerifyReport} from '../ledger/index.js';
+
+export interface EntryView {
+  readonly seq: number;
+  readonly hash: string;
+  readonly prev: string;
+  readonly time: number;
+  readonly timeIso: string;
+  readonly kind: string;
+  readonly session: string;
+  readonly principal: string;
+  readonly actor: string;
+  readonly body: unknown;
+}
+
+/** Convert bytes to hex recursively so a body is JSON-safe. */
+export function jsonSafe(v: unknown, depth = 0): unknown {
+  if (depth > 32) return '[too deep]';
+  if (v instanceof Uint8Array) return toHex(v);
+  if (Array.isArray(v)) return v.map((x) => jsonSafe(x, depth + 1));
+  if (typeof v === 'bigint') return v.toString();
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = jsonSafe(x, depth + 1);
+    return out;
+  }
+  return v;
+}
+
+export function entryView(s: StoredEntry): EntryView {
+  const e = s.entry;
+  return {
+    seq: s.seq,
+    hash: toHex(s.hash),
+    prev: toHex(e.prev),
+    time: e.time,
+    timeIso: new Date(e.time).toISOString(),
+    kind: e.kind,
+    session: e.session,
+    principal: e.principal,
+    actor: e.actor,
+    body: jsonSafe(e.body),
+  };
+}
+
+/** One line per entry for people. */
+export function entryLine(v: EntryView): string {
+  let body = JSON.stringify(v.body);
+  if (body.length > 120) body = body.slice(0, 117) + '...';
+  return `#${v.seq}  ${v.timeIso}  ${v.kind.padEnd(15)}  ${v.session}/${v.principal}/${v.actor}  ${body}`;
+}
+
+/** Human summary of a verification report. */
+export function verifyLines(r: VerifyReport): string[] {
+  const lines: string[] = [];
+  lines.push(
+    `${r.ok ? 'OK' : 'FAILED'}: ${r.entries} entries, head #${r.head.seq} ${r.head.hash.slice(0, 16)}…, ` +
+      `${r.checkpoints.valid}/${r.checkpoints.count} checkpoints valid, signed through #${r.checkpoints.lastSignedSeq}`,
+  );
+  for (const i of r.issues) lines.push(`  ${i.severity === 'error' ? 'ERROR' : 'warn '} ${i.code} at #${i.seq}: ${i.message}`);
+  return lines;
+}

@@ -1,0 +1,9 @@
+/**
+ * The kernel: boot and the embedded state (home, key, ledger). The daemon, the actor
+ * system and the uplinks arrive here with later issues. One way in.
+ */
+export {resolveHome, prepareHome, LEDGER_DIR} from './home.js';
+export {openKernelState, type KernelState, type OpenOptions} from './open.js';
+export {systemClock, SimulatedClock, randomIds, type IdSource} from './clock.js';
+export {statsProjection, statsView, type LedgerStats} from './stats.js';
+export {bootReport, type BootReport} from './boot.js';
