@@ -22,6 +22,7 @@ export interface BootReport {
 /** Boot the embedded kernel state: append kernel.boot, verify, rebuild projections. */
 export async function bootReport(k: KernelState, onProgress?: (n: number, total: number) => void): Promise<BootReport> {
   const boot = await k.ledger.append({kind: 'kernel.boot', body: {version: ASTRID_VERSION, mode: 'start'}});
+  await k.ledger.checkpoint(); // sign the head so the verification below covers every entry
   const total = k.ledger.head.seq;
   const verify = await k.ledger.verify(onProgress ? {onProgress: (n) => onProgress(n, total)} : {});
   const rebuilt = await rebuild(k.ledger, statsProjection);
