@@ -8,6 +8,7 @@ const RANK = {
   errors: 0,
   crypto: 1,
   ledger: 2,
+  topics: 2,
   bus: 3,
   capabilities: 3,
   sandbox: 4,

@@ -31,12 +31,114 @@ export interface KernelShutdownBody {
   readonly reason: string;
 }
 
+/** A capsule package was installed into the store. */
+export interface CapsuleInstalledBody {
+  readonly name: string;
+  readonly version: string;
+  /** BLAKE3 (hex) of the original module, as the manifest states. */
+  readonly hash: string;
+  /** BLAKE3 (hex) of the instrumented module cached for it. */
+  readonly instrumentedHash: string;
+  /** The manifest text as installed. */
+  readonly manifest: string;
+}
+export interface CapsuleRemovedBody {
+  readonly name: string;
+  readonly hash: string;
+}
+/** A session began: who runs it, under which grants and budget. */
+export interface SessionStartedBody {
+  readonly principal: string;
+  readonly capsule: string;
+  readonly hash: string;
+  readonly grants: readonly string[];
+  readonly budget: {readonly fuel: number; readonly memory_pages: number; readonly wall_ms: number};
+}
+export interface SessionEndedBody {
+  readonly status: 'ok' | 'error';
+  readonly code: string;
+}
+/** A message on the bus (capsule send, kernel delivery, service result). `payload` is msgpack bytes. */
+export interface BusMessageBody {
+  readonly topic: string;
+  readonly payload: Uint8Array;
+  readonly from: string;
+  readonly corr: string;
+}
+export interface ActivationStartedBody {
+  readonly capsule: string;
+  readonly hash: string;
+  /** Seq of the bus.message being handled. */
+  readonly input: number;
+  readonly topic: string;
+}
+export interface ActivationEndedBody {
+  readonly capsule: string;
+  /** `ok` or a SANDBOX_* code. */
+  readonly outcome: string;
+  readonly fuelUsed: number;
+  readonly memoryPages: number;
+  readonly calls: number;
+  readonly message: string;
+}
+/** A synchronous host call with its recorded reply (so replay can answer it). */
+export interface HostCallBody {
+  readonly capsule: string;
+  readonly op: string;
+  /** The request as the guest sent it (msgpack bytes). */
+  readonly request: Uint8Array;
+  /** Reply length (>= 0) or a negative ABI error code. */
+  readonly status: number;
+  readonly reply: Uint8Array;
+}
+/** A gate decision that denied something. */
+export interface GateDeniedBody {
+  readonly code: 'GATE_DENIED';
+  readonly layer: string;
+  readonly rule: string;
+  readonly resource: string;
+  readonly reason: string;
+  readonly capsule: string;
+}
+export interface CapsuleLogBody {
+  readonly capsule: string;
+  readonly level: string;
+  readonly text: string;
+}
+export interface MemoryRefusedBody {
+  readonly capsule: string;
+  readonly code: 'SANDBOX_MEMORY_LIMIT';
+  readonly requestedPages: number;
+  readonly limitPages: number;
+}
+/** The result of a service effect (e.g. an fs write) performed after its authorising entry was durable. */
+export interface ServiceResultBody {
+  readonly service: string;
+  /** Seq of the authorising entry. */
+  readonly cause: number;
+  readonly ok: boolean;
+  readonly code: string;
+  readonly detail: string;
+}
+
 /** Body type for each kind. */
 export interface BodyByKind {
   genesis: GenesisBody;
   note: NoteBody;
   'kernel.boot': KernelBootBody;
   'kernel.shutdown': KernelShutdownBody;
+  'capsule.installed': CapsuleInstalledBody;
+  'capsule.removed': CapsuleRemovedBody;
+  'session.started': SessionStartedBody;
+  'session.ended': SessionEndedBody;
+  'bus.message': BusMessageBody;
+  'activation.started': ActivationStartedBody;
+  'activation.ended': ActivationEndedBody;
+  'host.call': HostCallBody;
+  'gate.denied': GateDeniedBody;
+  'capsule.log': CapsuleLogBody;
+  'sandbox.memory_refused': MemoryRefusedBody;
+  'service.result': ServiceResultBody;
 }
 export type EntryKind = keyof BodyByKind;
 export type EntryBody = BodyByKind[EntryKind];
@@ -58,7 +160,89 @@ function boundedString(u: unknown, min: number, max: number): u is string {
   return typeof u === 'string' && u.length >= min && u.length <= max;
 }
 
+/** Field spec for the small schema helper below. */
+type Spec =
+  | {t: 'str'; min?: number; max: number}
+  | {t: 'int'; min?: number}
+  | {t: 'bin'; max: number}
+  | {t: 'bool'}
+  | {t: 'enum'; of: readonly string[]}
+  | {t: 'strs'; max: number; itemMax: number}
+  | {t: 'budget'};
+
+function checkField(v: unknown, spec: Spec): string | null {
+  switch (spec.t) {
+    case 'str':
+      return boundedString(v, spec.min ?? 0, spec.max) ? null : `must be a string of ${spec.min ?? 0} to ${spec.max} characters`;
+    case 'int':
+      return typeof v === 'number' && Number.isSafeInteger(v) && v >= (spec.min ?? 0) ? null : `must be an integer >= ${spec.min ?? 0}`;
+    case 'bin':
+      return v instanceof Uint8Array && v.length <= spec.max ? null : `must be at most ${spec.max} bytes`;
+    case 'bool':
+      return typeof v === 'boolean' ? null : 'must be a boolean';
+    case 'enum':
+      return typeof v === 'string' && spec.of.includes(v) ? null : `must be one of ${spec.of.join(', ')}`;
+    case 'strs':
+      return Array.isArray(v) && v.length <= spec.max && v.every((x) => boundedString(x, 1, spec.itemMax)) ? null : `must be at most ${spec.max} strings`;
+    case 'budget': {
+      if (!isRecord(v)) return 'must be a map';
+      const k = exactKeys(v, ['fuel', 'memory_pages', 'wall_ms']);
+      if (k) return k;
+      for (const f of ['fuel', 'memory_pages', 'wall_ms']) {
+        const x = v[f];
+        if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) return `${f} must be a non-negative integer`;
+      }
+      return null;
+    }
+  }
+}
+
+/** A parser for a map body with exactly the given fields. */
+function shape<B>(fields: Readonly<Record<string, Spec>>): Parser<B> {
+  const keys = Object.keys(fields);
+  return (u: unknown) => {
+    if (!isRecord(u)) return 'body must be a map';
+    const k = exactKeys(u, keys);
+    if (k) return k;
+    for (const key of keys) {
+      const problem = checkField(u[key], fields[key] as Spec);
+      if (problem !== null) return `${key} ${problem}`;
+    }
+    return u as B;
+  };
+}
+
+const NAME: Spec = {t: 'str', min: 1, max: 64};
+const HASH: Spec = {t: 'str', min: 64, max: 64};
+const MAX_PAYLOAD = 1024 * 1024;
+
 const PARSERS: {readonly [K in EntryKind]: Parser<BodyByKind[K]>} = {
+  'capsule.installed': shape({name: NAME, version: {t: 'str', min: 1, max: 160}, hash: HASH, instrumentedHash: HASH, manifest: {t: 'str', min: 1, max: 65536}}),
+  'capsule.removed': shape({name: NAME, hash: HASH}),
+  'session.started': shape({principal: {t: 'str', min: 1, max: 128}, capsule: NAME, hash: HASH, grants: {t: 'strs', max: 256, itemMax: 1024}, budget: {t: 'budget'}}),
+  'session.ended': shape({status: {t: 'enum', of: ['ok', 'error']}, code: {t: 'str', max: 64}}),
+  'bus.message': shape({topic: {t: 'str', min: 1, max: 256}, payload: {t: 'bin', max: MAX_PAYLOAD}, from: {t: 'str', min: 1, max: 128}, corr: {t: 'str', max: 128}}),
+  'activation.started': shape({capsule: NAME, hash: HASH, input: {t: 'int'}, topic: {t: 'str', min: 1, max: 256}}),
+  'activation.ended': shape({
+    capsule: NAME,
+    outcome: {t: 'str', min: 1, max: 64},
+    fuelUsed: {t: 'int'},
+    memoryPages: {t: 'int'},
+    calls: {t: 'int'},
+    message: {t: 'str', max: 1024},
+  }),
+  'host.call': shape({capsule: NAME, op: {t: 'str', min: 1, max: 64}, request: {t: 'bin', max: MAX_PAYLOAD}, status: {t: 'int', min: -1_000_000}, reply: {t: 'bin', max: MAX_PAYLOAD}}),
+  'gate.denied': shape({
+    code: {t: 'enum', of: ['GATE_DENIED']},
+    layer: {t: 'str', min: 1, max: 64},
+    rule: {t: 'str', min: 1, max: 256},
+    resource: {t: 'str', max: 1024},
+    reason: {t: 'str', min: 1, max: 1024},
+    capsule: NAME,
+  }),
+  'capsule.log': shape({capsule: NAME, level: {t: 'enum', of: ['trace', 'debug', 'info', 'warn', 'error']}, text: {t: 'str', max: 4096}}),
+  'sandbox.memory_refused': shape({capsule: NAME, code: {t: 'enum', of: ['SANDBOX_MEMORY_LIMIT']}, requestedPages: {t: 'int'}, limitPages: {t: 'int'}}),
+  'service.result': shape({service: {t: 'str', min: 1, max: 64}, cause: {t: 'int'}, ok: {t: 'bool'}, code: {t: 'str', max: 64}, detail: {t: 'str', max: 4096}}),
   genesis(u) {
     if (!isRecord(u)) return 'body must be a map';
     const k = exactKeys(u, ['format', 'kernelKey']);
