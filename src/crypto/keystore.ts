@@ -2,9 +2,26 @@
  * The kernel identity key on disk: `<home>/keys/kernel.key`, a PKCS#8 PEM file.
  * Created on first use with mode 0600 in a 0700 directory; refused when the file or the
  * directory is readable or writable by anyone but its owner, or owned by another user.
- * Creation uses O_EXCL, so two processes racing to create it end up with the same key.
+ * Creation writes and syncs the key under a unique temporary name, then hard-links it into
+ * place: link() never replaces an existing name, so of processes racing to create the key
+ * exactly one wins, and no process ever sees a partly written key at the final name.
  */
-import {chmodSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, statSync, writeSync, constants} from 'node:fs';
+import {randomBytes} from 'node:crypto';
+import {
+  closeSync,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  constants,
+} from 'node:fs';
 import {join} from 'node:path';
 import {AstridError} from '../errors/index.js';
 import {SigningKey} from './ed25519.js';
@@ -54,30 +71,75 @@ export function loadOrCreateKernelKey(home: string): SigningKey {
   const dir = join(home, KEYS_DIR);
   ensurePrivateDir(dir);
   const path = join(dir, KERNEL_KEY_FILE);
+  if (entryExists(path)) return readKey(path);
+  const key = SigningKey.generate();
+  const tmp = join(dir, `.${KERNEL_KEY_FILE}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
+  writePrivateFile(tmp, Buffer.from(key.toPem()));
+  try {
+    linkSync(tmp, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return readKey(path); // another process won the race
+    throw new AstridError('KEY_IO', `cannot create ${path}`, {cause: e, details: {path}});
+  } finally {
+    unlinkQuiet(tmp);
+  }
+  syncDir(dir);
+  writePub(dir, key);
+  return key;
+}
+
+/** True when something (a symlink included) exists at `path`. */
+function entryExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new AstridError('KEY_IO', `cannot stat ${path}`, {cause: e, details: {path}});
+  }
+}
+
+/** Create `path` exclusively with mode 0600 (whatever the umask), write `data` and sync it. */
+function writePrivateFile(path: string, data: Buffer): void {
   let fd: number;
   try {
     fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new AstridError('KEY_IO', `cannot create ${path}`, {cause: e, details: {path}});
-    }
-    return readKey(path);
+  } catch (cause) {
+    throw new AstridError('KEY_IO', `cannot create ${path}`, {cause, details: {path}});
   }
   try {
-    const key = SigningKey.generate();
-    const pem = Buffer.from(key.toPem());
+    fchmodSync(fd, 0o600); // the umask may have narrowed it; never wider than 0600
     let off = 0;
-    while (off < pem.length) off += writeSync(fd, pem, off);
-    fchmodSafe(path);
-    writePub(dir, key);
-    return key;
+    while (off < data.length) off += writeSync(fd, data, off);
+    fsyncSync(fd);
+  } catch (cause) {
+    unlinkQuiet(path);
+    throw new AstridError('KEY_IO', `cannot write ${path}`, {cause, details: {path}});
   } finally {
     closeSync(fd);
   }
 }
 
-function fchmodSafe(path: string): void {
-  chmodSync(path, 0o600); // the umask may have narrowed it further; never widen beyond 0600
+function unlinkQuiet(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+/** Make the new directory entry durable (best effort: not every platform can fsync a directory). */
+function syncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, constants.O_RDONLY);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // best effort
+  }
 }
 
 function writePub(dir: string, key: SigningKey): void {
@@ -97,7 +159,8 @@ function writePub(dir: string, key: SigningKey): void {
 function readKey(path: string): SigningKey {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: opening a FIFO planted at the path must not block; fstat below refuses it.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (cause) {
     throw new AstridError('KEY_IO', `cannot open ${path} (a symlink is refused)`, {cause, details: {path}});
   }

@@ -1,0 +1,213 @@
+// Proves Blake3 matches every official BLAKE3 vector, hashes a split input like the whole, and parseBlake3Hex admits only 64 hex digits.
+import {test, describe, before} from 'node:test';
+import {strict as assert} from 'node:assert';
+import {readFileSync} from 'node:fs';
+import fc from 'fast-check';
+import {Blake3, BLAKE3_LEN, parseBlake3Hex, concatBytes, toHex} from '../../src/crypto/index.js';
+import {vectorPath} from '../helpers/index.js';
+
+interface Blake3Case {
+  readonly input_len: number;
+  readonly hash: string;
+}
+
+function loadCases(): Blake3Case[] {
+  const doc: unknown = JSON.parse(readFileSync(vectorPath('blake3.json'), 'utf8'));
+  assert.ok(typeof doc === 'object' && doc !== null && 'cases' in doc && Array.isArray(doc.cases));
+  return doc.cases.map((c: unknown): Blake3Case => {
+    assert.ok(typeof c === 'object' && c !== null && 'input_len' in c && 'hash' in c);
+    assert.ok(typeof c.input_len === 'number' && typeof c.hash === 'string');
+    return {input_len: c.input_len, hash: c.hash};
+  });
+}
+
+/** The official vectors' input: byte i is i % 251. */
+function vectorInput(len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  for (let i = 0; i < len; i++) out[i] = i % 251;
+  return out;
+}
+
+const HEX64 = 'af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262'; // BLAKE3("")
+const FC = {seed: 0xb1a4e3, numRuns: 200} as const;
+
+let b3: Blake3;
+before(async () => {
+  b3 = await Blake3.create();
+});
+
+describe('Blake3 official vectors', () => {
+  const cases = loadCases();
+
+  test('the vector file holds all 22 cases', () => {
+    assert.equal(cases.length, 22);
+  });
+
+  for (const c of cases) {
+    test(`input_len ${c.input_len}`, () => {
+      const want = c.hash.slice(0, BLAKE3_LEN * 2);
+      const input = vectorInput(c.input_len);
+      const got = b3.hash(input);
+      assert.equal(got.length, BLAKE3_LEN);
+      assert.equal(toHex(got), want);
+      assert.equal(b3.hex(input), want);
+    });
+  }
+
+  test('vectors also pass when the input is a view at an offset into a larger buffer', () => {
+    for (const c of cases) {
+      const big = new Uint8Array(c.input_len + 13).fill(0xaa);
+      big.set(vectorInput(c.input_len), 7);
+      assert.equal(b3.hex(big.subarray(7, 7 + c.input_len)), c.hash.slice(0, 64), `input_len ${c.input_len}`);
+    }
+  });
+});
+
+describe('Blake3 hashing of parts', () => {
+  test('no parts hashes the empty input', () => {
+    assert.equal(b3.hex(), HEX64);
+    assert.equal(b3.hex(new Uint8Array(0), new Uint8Array(0)), HEX64);
+  });
+
+  test('property: hash(a, b) equals hash(concat(a, b))', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({maxLength: 3000}), fc.uint8Array({maxLength: 3000}), (a, b) => {
+        assert.deepEqual(b3.hash(a, b), b3.hash(concatBytes(a, b)));
+      }),
+      FC,
+    );
+  });
+
+  test('property: any split of an input into parts gives the same digest', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({maxLength: 1100}), {maxLength: 6}), (parts) => {
+        assert.equal(b3.hex(...parts), b3.hex(concatBytes(...parts)));
+      }),
+      FC,
+    );
+  });
+
+  test('property: hash(a) differs from hash(a with one byte changed)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({minLength: 1, maxLength: 2000}), fc.nat(), fc.integer({min: 1, max: 255}), (a, i, x) => {
+        const b = a.slice();
+        const at = i % b.length;
+        b[at] = (b[at] as number) ^ x;
+        assert.notEqual(b3.hex(a), b3.hex(b));
+      }),
+      FC,
+    );
+  });
+
+  test('a returned digest is not aliased by later hashes', () => {
+    const first = b3.hash(new Uint8Array([1, 2, 3]));
+    const copy = first.slice();
+    b3.hash(new Uint8Array(5000).fill(9));
+    b3.hash();
+    assert.deepEqual(first, copy);
+  });
+
+  test('hashing does not modify its input', () => {
+    const input = vectorInput(4097);
+    const copy = input.slice();
+    b3.hash(input, input);
+    assert.deepEqual(input, copy);
+  });
+});
+
+describe('parseBlake3Hex', () => {
+  const upper = HEX64.toUpperCase();
+
+  test('accepts 64 lowercase hex digits unchanged', () => {
+    assert.equal(parseBlake3Hex(HEX64), HEX64);
+  });
+
+  test('accepts the blake3: prefix and strips it', () => {
+    assert.equal(parseBlake3Hex(`blake3:${HEX64}`), HEX64);
+  });
+
+  test('normalises uppercase and mixed case to lowercase', () => {
+    assert.equal(parseBlake3Hex(upper), HEX64);
+    assert.equal(parseBlake3Hex(`blake3:${upper}`), HEX64);
+    const mixed = [...HEX64].map((ch, i) => (i % 2 === 0 ? ch.toUpperCase() : ch)).join('');
+    assert.equal(parseBlake3Hex(mixed), HEX64);
+  });
+
+  test('accepts what Blake3.hex produces', () => {
+    const h = b3.hex(new Uint8Array([42]));
+    assert.equal(parseBlake3Hex(h), h);
+  });
+
+  const badStrings: readonly [string, string][] = [
+    ['empty', ''],
+    ['63 digits', HEX64.slice(1)],
+    ['65 digits', `${HEX64}0`],
+    ['128 digits', HEX64 + HEX64],
+    ['non-hex digit g', `g${HEX64.slice(1)}`],
+    ['prefix only', 'blake3:'],
+    ['prefix with short digest', `blake3:${HEX64.slice(2)}`],
+    ['doubled prefix', `blake3:blake3:${HEX64}`],
+    ['uppercase prefix', `BLAKE3:${HEX64}`],
+    ['other algorithm prefix', `sha256:${HEX64}`],
+    ['0x prefix', `0x${HEX64.slice(2)}`],
+    ['leading space', ` ${HEX64}`],
+    ['trailing space', `${HEX64} `],
+    ['trailing newline', `${HEX64}\n`],
+    ['leading newline', `\n${HEX64}`],
+    ['embedded NUL', `${HEX64.slice(0, 32)}\u0000${HEX64.slice(33)}`],
+    ['fullwidth digit', `\uff10${HEX64.slice(1)}`],
+    ['Arabic-Indic digit', `\u0660${HEX64.slice(1)}`],
+    ['Kelvin sign (lowercases to k)', `\u212a${HEX64.slice(1)}`],
+    ['base64 of the digest', Buffer.from(HEX64, 'hex').toString('base64')],
+    ['separator inside', `${HEX64.slice(0, 32)}-${HEX64.slice(32, 63)}`],
+  ];
+  for (const [name, value] of badStrings) {
+    test(`rejects ${name} with TypeError`, () => {
+      assert.throws(() => parseBlake3Hex(value), TypeError);
+    });
+  }
+
+  const badValues: readonly [string, unknown][] = [
+    ['undefined', undefined],
+    ['null', null],
+    ['a number', 42],
+    ['a bigint', 1n],
+    ['the 32 digest bytes', Buffer.from(HEX64, 'hex')],
+    ['a String object', new String(HEX64)],
+    ['an object whose toString is a digest', {toString: () => HEX64}],
+    ['an array of one digest', [HEX64]],
+  ];
+  for (const [name, value] of badValues) {
+    test(`rejects ${name} with TypeError`, () => {
+      assert.throws(() => parseBlake3Hex(value), TypeError);
+    });
+  }
+
+  test('property: any mixed-case 64-digit hex string (optionally prefixed) is accepted and lowercased', () => {
+    const hexChar = fc.constantFrom(...'0123456789abcdefABCDEF');
+    fc.assert(
+      fc.property(fc.array(hexChar, {minLength: 64, maxLength: 64}), fc.boolean(), (chars, prefixed) => {
+        const s = chars.join('');
+        assert.equal(parseBlake3Hex(prefixed ? `blake3:${s}` : s), s.toLowerCase());
+      }),
+      FC,
+    );
+  });
+
+  test('property: any other string is rejected, and whatever is accepted is 64 lowercase hex digits', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({unit: 'grapheme', maxLength: 80}), fc.string({unit: 'binary', minLength: 60, maxLength: 72})), (s) => {
+        let out: string;
+        try {
+          out = parseBlake3Hex(s);
+        } catch (e) {
+          assert.ok(e instanceof TypeError);
+          return;
+        }
+        assert.match(out, /^[0-9a-f]{64}$/);
+        assert.equal(out, (s.startsWith('blake3:') ? s.slice(7) : s).toLowerCase());
+      }),
+      FC,
+    );
+  });
+});
