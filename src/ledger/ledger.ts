@@ -172,6 +172,7 @@ export class Ledger {
   #failed: AstridError | undefined;
   #corrupt: string | undefined;
   #closing = false;
+  #closed: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #pendingCount = 0;
 
@@ -238,6 +239,11 @@ export class Ledger {
     for await (const [k] of this.store.iterate({...prefixRange(P_CHECKPOINT), reverse: true, limit: 1})) {
       this.#lastCheckpointSeq = seqOfKey(k, P_CHECKPOINT) ?? 0;
     }
+    if (this.#corrupt === undefined && this.#lastCheckpointSeq > this.#head.seq) {
+      // A checkpoint is written in the same batch as the entries it covers, so this is never
+      // a crash: entries were removed. Appending would reuse seqs below a signed checkpoint.
+      this.#corrupt = `the ledger ends at seq ${this.#head.seq} but has a checkpoint at seq ${this.#lastCheckpointSeq} (truncated); run "astrid audit verify"`;
+    }
     this.#durable = this.#head;
     this.#pending = newBatch(this.#head);
     if (this.#head.seq > 0) {
@@ -256,6 +262,7 @@ export class Ledger {
         }
       }
     } else if (this.#mode === 'write') {
+      if (this.#corrupt !== undefined) throw new AstridError('LEDGER_CORRUPT', this.#corrupt);
       const signer = this.#signer as CheckpointSigner;
       await this.store.batch([{type: 'put', key: fmtKey, value: new Uint8Array(Buffer.from(LEDGER_FORMAT, 'utf8'))}], {sync: true});
       this.#kernelKey = signer.publicKey;
@@ -309,7 +316,23 @@ export class Ledger {
     }
   }
 
+  /**
+   * Like append, but returns the assigned seq and hash synchronously, with the durability
+   * promise beside them. For host calls that must answer the guest at once (the entry is
+   * sequenced before the reply; DESIGN.md, Host ABI). Effects must still wait for `durable`.
+   * @throws AstridError synchronously, for the same reasons append rejects.
+   */
+  enqueue<K extends EntryKind>(input: AppendInput<K>): Appended & {readonly durable: Promise<Appended>} {
+    const r = this.#enqueue(input);
+    r.durable.catch(() => undefined); // a failure also fails every later append; callers await `durable` or a later entry
+    return r;
+  }
+
   #append<K extends EntryKind>(input: AppendInput<K>): Promise<Appended> {
+    return this.#enqueue(input).durable;
+  }
+
+  #enqueue<K extends EntryKind>(input: AppendInput<K>): Appended & {readonly durable: Promise<Appended>} {
     this.#assertWritable();
     if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
     if (!isEntryKind(input.kind)) {
@@ -370,7 +393,7 @@ export class Ledger {
     b.last = this.#head;
     if (seq - this.#lastCheckpointSeq >= this.#checkpointEvery && this.#signer !== undefined) b.checkpoint = true;
     this.#scheduleFlush();
-    return b.done.then(() => ({seq, hash, time}));
+    return {seq, hash, time, durable: b.done.then(() => ({seq, hash, time}))};
   }
 
   #scheduleFlush(): void {
@@ -551,11 +574,19 @@ export class Ledger {
   }
 
   /**
-   * Flush, write a final checkpoint (write mode), and close the store. Idempotent.
+   * Flush, write a final checkpoint (write mode), and close the store. Appends are refused
+   * (LEDGER_CLOSED) from the moment close is called, so the final checkpoint covers every
+   * acknowledged entry. Idempotent: a later call resolves once the store is closed.
    * @throws AstridError LEDGER_WRITE_FAILED when the final flush fails (the store is closed anyway).
    */
-  async close(): Promise<void> {
-    if (this.#closing) return;
+  close(): Promise<void> {
+    if (this.#closed !== undefined) return this.#closed.catch(() => undefined);
+    this.#closed = this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
+    this.#closing = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     let err: unknown;
     try {
@@ -566,7 +597,6 @@ export class Ledger {
     } catch (e) {
       err = e;
     } finally {
-      this.#closing = true;
       await this.store.close();
     }
     if (err !== undefined) throw err;

@@ -53,3 +53,8 @@ export const ABI_LIMITS = Object.freeze({
 
 /** Log levels accepted by `log`. */
 export const LOG_LEVELS = Object.freeze(['trace', 'debug', 'info', 'warn', 'error'] as const);
+
+/** Import module of the runtime hooks the instrumentation adds (never visible to capsule authors). */
+export const RT_MODULE = 'astrid_rt';
+/** Exported mutable i64 global holding the remaining fuel (added by the instrumentation). */
+export const FUEL_EXPORT = 'astrid_fuel';

@@ -41,6 +41,15 @@ export interface WasmInfo {
   readonly memories: readonly Limits[];
   readonly start: number | undefined;
   readonly functionCount: number;
+  /** Type index of each defined function (function section). */
+  readonly functionTypes: readonly number[];
+}
+
+/** The type of function `index` in the function index space (imports first), if known. */
+export function typeOfFunction(info: WasmInfo, index: number): FuncType | undefined {
+  const imported = info.imports.filter((i) => i.kind === 'func');
+  const ti = index < imported.length ? imported[index]?.typeIndex : info.functionTypes[index - imported.length];
+  return ti === undefined ? undefined : info.types[ti];
 }
 
 /** Value type bytes. */
@@ -127,6 +136,7 @@ export function inspectWasm(bytes: Uint8Array): WasmInfo {
   const memories: Limits[] = [];
   let start: number | undefined;
   let functionCount = 0;
+  const functionTypes: number[] = [];
   while (r.pos < r.end) {
     const id = r.byte();
     const size = r.u32();
@@ -177,9 +187,11 @@ export function inspectWasm(bytes: Uint8Array): WasmInfo {
         }
         break;
       }
-      case 3:
+      case 3: {
         functionCount = s.u32();
+        for (let i = 0; i < functionCount; i++) functionTypes.push(s.u32());
         break;
+      }
       case 5: {
         const n = s.u32();
         for (let i = 0; i < n; i++) memories.push(s.limits());
@@ -203,5 +215,5 @@ export function inspectWasm(bytes: Uint8Array): WasmInfo {
     }
     r.pos += size;
   }
-  return {types, imports, exports, memories, start, functionCount};
+  return {types, imports, exports, memories, start, functionCount, functionTypes};
 }

@@ -1,0 +1,403 @@
+/**
+ * A capsule instance and its activations. One instance = one WebAssembly instance of the
+ * instrumented module, with a memory whose maximum is the budget, and the ABI shim bound
+ * to the session's gate, services and ledger. An activation delivers one message to
+ * `astrid_handle` and runs to completion within its fuel; every host call, send, denial,
+ * log line and refused memory growth is a ledger entry, sequenced as it happens (the seq is
+ * assigned synchronously; effects wait for durability elsewhere). A trap, fuel exhaustion,
+ * memory exhaustion or timeout ends the activation and the instance is discarded; the
+ * kernel's JavaScript stack unwinds normally and nothing else is touched.
+ */
+import {AstridError} from '../errors/index.js';
+import type {Appended, Clock, Ledger} from '../ledger/index.js';
+import {ABI_ERRORS, ABI_LIMITS, FUEL_EXPORT, LOG_LEVELS, RT_MODULE, type AbiErrorName} from './abi.js';
+import type {Budget, Manifest} from './manifest.js';
+import type {Gate} from './gate.js';
+import type {KvState} from './kv.js';
+import {asMap, pack, unpackUntrusted} from './msgpack.js';
+import {checkFsWrite, dispatchCall, type Denial} from './services.js';
+import {isTopic} from '../topics/index.js';
+
+/** A compiled, validated, instrumented capsule ready to instantiate. */
+export interface LoadedCapsule {
+  readonly name: string;
+  /** BLAKE3 hex of the original module. */
+  readonly hash: string;
+  readonly manifest: Manifest;
+  readonly module: WebAssembly.Module;
+  readonly initialPages: number;
+  readonly declaredMaxPages: number | undefined;
+  readonly hasInit: boolean;
+}
+
+/** What a session gives its capsules. */
+export interface SessionContext {
+  readonly ledger: Ledger;
+  readonly clock: Clock;
+  readonly gate: Gate;
+  readonly random: (n: number) => Uint8Array;
+  readonly kv: KvState;
+  readonly session: string;
+  readonly principal: string;
+  readonly budget: Budget;
+}
+
+/** One message delivered to a capsule. */
+export interface Delivery {
+  readonly topic: string;
+  readonly payload: unknown;
+  readonly from: string;
+  /** Ledger seq of the bus.message being delivered. */
+  readonly seq: number;
+  readonly corr?: string;
+}
+
+export interface SendRecord {
+  readonly seq: number;
+  readonly topic: string;
+  readonly payload: unknown;
+  readonly corr: string;
+}
+
+export const OUTCOMES = ['ok', 'CAPSULE_ERROR', 'SANDBOX_FUEL_EXHAUSTED', 'SANDBOX_MEMORY_LIMIT', 'SANDBOX_TRAP', 'SANDBOX_TIMEOUT', 'SANDBOX_INSTANCE_FAILED'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export interface ActivationResult {
+  readonly outcome: Outcome;
+  readonly message: string;
+  readonly fuelUsed: number;
+  readonly memoryPages: number;
+  readonly calls: number;
+  readonly sends: readonly SendRecord[];
+  /** Seq of the activation.ended entry. */
+  readonly endSeq: number;
+  /** True when the instance must not be used again. */
+  readonly discard: boolean;
+}
+
+/** Thrown from a host function to unwind the guest; never escapes activate(). */
+class Unwind extends Error {
+  constructor(
+    readonly outcome: Outcome,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const td = new TextDecoder('utf-8', {fatal: false});
+
+export class CapsuleInstance {
+  readonly capsule: LoadedCapsule;
+  readonly #ctx: SessionContext;
+  readonly #memory: WebAssembly.Memory;
+  readonly #maxPages: number;
+  #exports!: {alloc: (n: number) => number; handle: (p: number, n: number) => number; init?: () => void; fuel: WebAssembly.Global};
+  #calls = 0;
+  #quotaRecorded = false;
+  #deadline = 0;
+  #pendingReply: Uint8Array | undefined;
+  #sends: SendRecord[] = [];
+  #memRefused = false;
+  #fatal: unknown;
+  #active = false;
+  #dead = false;
+
+  private constructor(capsule: LoadedCapsule, ctx: SessionContext) {
+    this.capsule = capsule;
+    this.#ctx = ctx;
+    this.#maxPages = Math.min(capsule.declaredMaxPages ?? 65_536, ctx.budget.memory_pages);
+    this.#memory = new WebAssembly.Memory({initial: capsule.initialPages, maximum: Math.max(this.#maxPages, capsule.initialPages)});
+  }
+
+  /**
+   * Instantiate `capsule` for a session and run its `astrid_init` (if any) as an activation.
+   * @throws AstridError SANDBOX_INSTANCE_FAILED when instantiation or init fails (recorded).
+   */
+  static async create(capsule: LoadedCapsule, ctx: SessionContext): Promise<CapsuleInstance> {
+    const inst = new CapsuleInstance(capsule, ctx);
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(capsule.module, inst.#imports());
+    } catch (e) {
+      throw new AstridError('SANDBOX_INSTANCE_FAILED', `cannot instantiate ${capsule.name}: ${(e as Error).message}`, {cause: e});
+    }
+    const x = instance.exports;
+    const fuel = x[FUEL_EXPORT];
+    if (typeof x.astrid_alloc !== 'function' || typeof x.astrid_handle !== 'function' || !(fuel instanceof WebAssembly.Global)) {
+      throw new AstridError('SANDBOX_INSTANCE_FAILED', `${capsule.name} is not an instrumented capsule module`);
+    }
+    inst.#exports = {
+      alloc: x.astrid_alloc as (n: number) => number,
+      handle: x.astrid_handle as (p: number, n: number) => number,
+      fuel,
+      ...(typeof x.astrid_init === 'function' ? {init: x.astrid_init as () => void} : {}),
+    };
+    if (inst.#exports.init !== undefined) {
+      const r = await inst.#run({topic: 'astrid.init', payload: null, from: 'kernel', seq: 0}, true);
+      if (r.outcome !== 'ok') {
+        throw new AstridError('SANDBOX_INSTANCE_FAILED', `${capsule.name}: astrid_init ended with ${r.outcome}: ${r.message}`, {
+          details: {outcome: r.outcome},
+        });
+      }
+    }
+    return inst;
+  }
+
+  /** True when the instance trapped or ran out of budget and must be replaced. */
+  get dead(): boolean {
+    return this.#dead;
+  }
+
+  /**
+   * Deliver one message. Resolves when the activation's entries are durable.
+   * @throws AstridError INPUT_INVALID for an undeliverable message, SANDBOX_INSTANCE_FAILED
+   *   when the instance is dead or busy, LEDGER_* when the ledger cannot record (fail secure).
+   */
+  activate(d: Delivery): Promise<ActivationResult> {
+    return this.#run(d, false);
+  }
+
+  #imports(): WebAssembly.Imports {
+    return {
+      astrid: {
+        send: (ptr: number, len: number) => this.#send(ptr, len),
+        call: (ptr: number, len: number) => this.#call(ptr, len),
+        reply: (ptr: number) => this.#reply(ptr),
+        log: (level: number, ptr: number, len: number) => this.#log(level, ptr, len),
+      },
+      [RT_MODULE]: {
+        memory: this.#memory,
+        grow: (delta: number) => this.#grow(delta),
+      },
+    };
+  }
+
+  #enqueue(input: Parameters<Ledger['enqueue']>[0]): Appended {
+    const c = this.#ctx;
+    try {
+      return c.ledger.enqueue({...input, session: c.session, principal: c.principal, actor: this.capsule.name});
+    } catch (e) {
+      this.#fatal ??= e;
+      throw new Unwind('SANDBOX_INSTANCE_FAILED', 'the ledger cannot record; stopping (fail secure)');
+    }
+  }
+
+  async #run(d: Delivery, init: boolean): Promise<ActivationResult> {
+    if (this.#dead) throw new AstridError('SANDBOX_INSTANCE_FAILED', `the ${this.capsule.name} instance is discarded; create a new one`);
+    if (this.#active) throw new AstridError('SANDBOX_INSTANCE_FAILED', 'an instance handles one message at a time');
+    if (!init && (typeof d.topic !== 'string' || !isTopic(d.topic))) throw new AstridError('INPUT_INVALID', `not a topic: ${String(d.topic)}`);
+    const message = pack(d.corr === undefined ? {topic: d.topic, payload: d.payload, from: d.from, seq: d.seq, session: this.#ctx.session} : {topic: d.topic, payload: d.payload, from: d.from, seq: d.seq, session: this.#ctx.session, corr: d.corr});
+    if (message.length > ABI_LIMITS.maxMessageBytes) {
+      throw new AstridError('INPUT_INVALID', `message of ${message.length} bytes exceeds the ABI limit of ${ABI_LIMITS.maxMessageBytes}`);
+    }
+    const c = this.#ctx;
+    this.#active = true;
+    this.#calls = 0;
+    this.#quotaRecorded = false;
+    this.#pendingReply = undefined;
+    this.#sends = [];
+    this.#memRefused = false;
+    this.#fatal = undefined;
+    let outcome: Outcome = 'ok';
+    let msg = '';
+    const fuel = this.#exports.fuel;
+    try {
+      this.#enqueue({kind: 'activation.started', body: {capsule: this.capsule.name, hash: this.capsule.hash, input: d.seq, topic: d.topic}});
+      this.#deadline = c.clock.now() + c.budget.wall_ms;
+      fuel.value = BigInt(c.budget.fuel);
+      if (init) {
+        (this.#exports.init as () => void)();
+      } else {
+        const ptr = this.#exports.alloc(message.length) >>> 0;
+        if (ptr + message.length > this.#memory.buffer.byteLength) throw new Unwind('SANDBOX_TRAP', 'astrid_alloc returned a pointer outside memory');
+        new Uint8Array(this.#memory.buffer, ptr, message.length).set(message);
+        const rc = this.#exports.handle(ptr, message.length);
+        if (rc !== 0) {
+          outcome = 'CAPSULE_ERROR';
+          msg = `astrid_handle returned ${rc}`;
+        }
+      }
+    } catch (e) {
+      ({outcome, msg} = this.#classify(e, fuel));
+    }
+    const remaining = Number(fuel.value as bigint);
+    const fuelUsed = Math.min(c.budget.fuel, Math.max(0, c.budget.fuel - remaining));
+    if (this.#fatal !== undefined) {
+      this.#active = false;
+      this.#dead = true;
+      throw this.#fatal;
+    }
+    const discard = outcome !== 'ok' && outcome !== 'CAPSULE_ERROR';
+    const pages = this.#memory.buffer.byteLength / 65_536;
+    const ended = c.ledger.enqueue({
+      kind: 'activation.ended',
+      body: {capsule: this.capsule.name, outcome, fuelUsed, memoryPages: pages, calls: this.#calls, message: msg.slice(0, 1024)},
+      session: c.session,
+      principal: c.principal,
+      actor: this.capsule.name,
+    });
+    this.#active = false;
+    if (discard) this.#dead = true;
+    await ended.durable;
+    return {outcome, message: msg, fuelUsed, memoryPages: pages, calls: this.#calls, sends: this.#sends, endSeq: ended.seq, discard};
+  }
+
+  #classify(e: unknown, fuel: WebAssembly.Global): {outcome: Outcome; msg: string} {
+    if (e instanceof Unwind) return {outcome: e.outcome, msg: e.message};
+    if (e instanceof WebAssembly.RuntimeError) {
+      if ((fuel.value as bigint) < 0n) return {outcome: 'SANDBOX_FUEL_EXHAUSTED', msg: 'fuel exhausted'};
+      if (this.#memRefused) return {outcome: 'SANDBOX_MEMORY_LIMIT', msg: `trapped after a memory.grow was refused: ${e.message}`};
+      return {outcome: 'SANDBOX_TRAP', msg: e.message};
+    }
+    if (e instanceof RangeError) return {outcome: 'SANDBOX_TRAP', msg: `stack overflow: ${e.message}`};
+    return {outcome: 'SANDBOX_INSTANCE_FAILED', msg: `kernel-side failure during the activation: ${(e as Error)?.message ?? String(e)}`};
+  }
+
+  /** Common prologue of every host call: the wall-clock backstop and the per-activation quota. */
+  #admit(op: string): bigint | undefined {
+    if (this.#ctx.clock.now() > this.#deadline) throw new Unwind('SANDBOX_TIMEOUT', `wall-clock budget of ${this.#ctx.budget.wall_ms} ms exceeded (at ${op})`);
+    this.#calls++;
+    if (this.#calls > ABI_LIMITS.maxCallsPerActivation) {
+      if (!this.#quotaRecorded) {
+        this.#quotaRecorded = true;
+        this.#deny({allow: false, layer: 'grant', rule: 'abi.max-calls', reason: `more than ${ABI_LIMITS.maxCallsPerActivation} host calls in one activation`}, `abi:${op}`);
+      }
+      return BigInt(ABI_ERRORS.QUOTA);
+    }
+    return undefined;
+  }
+
+  #guest(ptr: number, len: number): Uint8Array | undefined {
+    const p = ptr >>> 0;
+    const n = len >>> 0;
+    if (p + n > this.#memory.buffer.byteLength) return undefined;
+    return new Uint8Array(this.#memory.buffer, p, n).slice();
+  }
+
+  #deny(d: Denial, resource: string): void {
+    this.#enqueue({kind: 'gate.denied', body: {code: 'GATE_DENIED', layer: d.layer, rule: d.rule.slice(0, 256), resource: resource.slice(0, 1024), reason: d.reason.slice(0, 1024), capsule: this.capsule.name}});
+  }
+
+  #record(op: string, request: Uint8Array, status: number, reply: Uint8Array = new Uint8Array(0)): void {
+    this.#enqueue({kind: 'host.call', body: {capsule: this.capsule.name, op, request, status, reply}});
+  }
+
+  #err(name: AbiErrorName): bigint {
+    return BigInt(ABI_ERRORS[name]);
+  }
+
+  #send(ptr: number, len: number): bigint {
+    const q = this.#admit('send');
+    if (q !== undefined) return q;
+    if (len >>> 0 > ABI_LIMITS.maxMessageBytes) {
+      this.#record('send', new Uint8Array(0), ABI_ERRORS.TOO_LARGE);
+      return this.#err('TOO_LARGE');
+    }
+    const bytes = this.#guest(ptr, len);
+    if (bytes === undefined) {
+      this.#record('send', new Uint8Array(0), ABI_ERRORS.INVALID);
+      return this.#err('INVALID');
+    }
+    const m = asMap(unpackUntrusted(bytes), ['topic', 'payload'], ['corr']);
+    const corr = m?.corr ?? '';
+    if (m === undefined || typeof m.topic !== 'string' || typeof corr !== 'string' || corr.length > 128) {
+      this.#record('send', bytes, ABI_ERRORS.INVALID);
+      return this.#err('INVALID');
+    }
+    const c = this.#ctx;
+    const who = {capsule: this.capsule.name, principal: c.principal, session: c.session};
+    const d = c.gate.check({...who, type: 'bus.send', value: m.topic});
+    if (!d.allow) {
+      this.#deny(d, `bus.send:${m.topic}`);
+      return this.#err('DENIED');
+    }
+    if (m.topic === 'svc.fs.write') {
+      const w = checkFsWrite({...who, gate: c.gate}, m.payload);
+      if (!w.ok) {
+        if (w.denial) this.#deny(w.denial, `fs.write:${String(asMap(m.payload, ['path', 'data'])?.path ?? '')}`);
+        else this.#record('send', bytes, ABI_ERRORS[w.error]);
+        return this.#err(w.error);
+      }
+    }
+    const a = this.#enqueue({kind: 'bus.message', body: {topic: m.topic, payload: pack(m.payload), from: this.capsule.name, corr}});
+    this.#sends.push({seq: a.seq, topic: m.topic, payload: m.payload, corr});
+    return BigInt(a.seq);
+  }
+
+  #call(ptr: number, len: number): bigint {
+    const q = this.#admit('call');
+    if (q !== undefined) return q;
+    this.#pendingReply = undefined;
+    if (len >>> 0 > ABI_LIMITS.maxMessageBytes) {
+      this.#record('call', new Uint8Array(0), ABI_ERRORS.TOO_LARGE);
+      return this.#err('TOO_LARGE');
+    }
+    const bytes = this.#guest(ptr, len);
+    if (bytes === undefined) {
+      this.#record('call', new Uint8Array(0), ABI_ERRORS.INVALID);
+      return this.#err('INVALID');
+    }
+    const m = asMap(unpackUntrusted(bytes), ['op', 'args']);
+    if (m === undefined || typeof m.op !== 'string' || m.op.length > 64) {
+      this.#record('call', bytes, ABI_ERRORS.INVALID);
+      return this.#err('INVALID');
+    }
+    const c = this.#ctx;
+    let r;
+    try {
+      r = dispatchCall({capsule: this.capsule.name, principal: c.principal, session: c.session, gate: c.gate, clock: c.clock, random: c.random, kv: c.kv}, m.op, m.args);
+    } catch (e) {
+      this.#record(m.op, bytes, ABI_ERRORS.INTERNAL, pack(String((e as Error)?.message ?? e).slice(0, 256)));
+      return this.#err('INTERNAL');
+    }
+    if (!r.ok) {
+      if (r.denial) this.#deny(r.denial, `${m.op}`);
+      this.#record(m.op, bytes, ABI_ERRORS[r.error]);
+      return this.#err(r.error);
+    }
+    const reply = pack(r.value);
+    if (reply.length > ABI_LIMITS.maxReplyBytes) {
+      this.#record(m.op, bytes, ABI_ERRORS.TOO_LARGE);
+      return this.#err('TOO_LARGE');
+    }
+    this.#record(m.op, bytes, reply.length, reply);
+    this.#pendingReply = reply;
+    return BigInt(reply.length);
+  }
+
+  #reply(ptr: number): void {
+    const r = this.#pendingReply;
+    if (r === undefined) throw new Unwind('SANDBOX_TRAP', 'reply called without a pending reply');
+    const p = ptr >>> 0;
+    if (p + r.length > this.#memory.buffer.byteLength) throw new Unwind('SANDBOX_TRAP', 'reply pointer outside memory');
+    new Uint8Array(this.#memory.buffer, p, r.length).set(r);
+    this.#pendingReply = undefined;
+  }
+
+  #log(level: number, ptr: number, len: number): void {
+    const q = this.#admit('log');
+    if (q !== undefined) return;
+    const n = Math.min(len >>> 0, ABI_LIMITS.maxLogBytes);
+    const bytes = this.#guest(ptr, n);
+    const lvl = LOG_LEVELS[level] ?? 'info';
+    const text = bytes === undefined ? '[log pointer outside memory]' : td.decode(bytes);
+    this.#enqueue({kind: 'capsule.log', body: {capsule: this.capsule.name, level: lvl, text: text.slice(0, 4096)}});
+  }
+
+  #grow(delta: number): number {
+    if (this.#ctx.clock.now() > this.#deadline) throw new Unwind('SANDBOX_TIMEOUT', `wall-clock budget of ${this.#ctx.budget.wall_ms} ms exceeded (at memory.grow)`);
+    const current = this.#memory.buffer.byteLength / 65_536;
+    const want = delta >>> 0;
+    if (current + want <= this.#maxPages) {
+      try {
+        return this.#memory.grow(want);
+      } catch {
+        // fall through: the engine refused (e.g. no address space)
+      }
+    }
+    this.#memRefused = true;
+    this.#enqueue({kind: 'sandbox.memory_refused', body: {capsule: this.capsule.name, code: 'SANDBOX_MEMORY_LIMIT', requestedPages: current + want, limitPages: this.#maxPages}});
+    return -1;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * msgpack at the guest boundary. Guest bytes are untrusted: decoding never throws (it
+ * returns undefined), maps must be plain objects with own properties only (a `__proto__`
+ * key is refused), and sizes are bounded by the caller.
+ */
+import {Packr, Unpackr} from 'msgpackr';
+
+const packr = new Packr({useRecords: false, moreTypes: false, variableMapSize: true});
+const unpackr = new Unpackr({useRecords: false, mapsAsObjects: true, int64AsType: 'number'});
+
+/** Encode a host value for the guest or the ledger. */
+export function pack(v: unknown): Uint8Array {
+  return packr.pack(v);
+}
+
+function clean(v: unknown, depth: number): boolean {
+  if (depth > 64) return false;
+  if (v === null || typeof v !== 'object') return true;
+  if (v instanceof Uint8Array) return true;
+  if (Array.isArray(v)) return v.every((x) => clean(x, depth + 1));
+  if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+  for (const k of Object.keys(v)) {
+    if (k === '__proto__' || k === 'constructor' || k === 'prototype') return false;
+    if (!clean((v as Record<string, unknown>)[k], depth + 1)) return false;
+  }
+  return true;
+}
+
+/** Decode untrusted bytes; undefined when malformed, too deep or not plain data. */
+export function unpackUntrusted(bytes: Uint8Array): unknown {
+  let v: unknown;
+  try {
+    v = unpackr.unpack(bytes);
+  } catch {
+    return undefined;
+  }
+  return clean(v, 0) ? v : undefined;
+}
+
+/** A plain map with exactly the allowed keys (and all required ones present), else undefined. */
+export function asMap(v: unknown, required: readonly string[], optional: readonly string[] = []): Record<string, unknown> | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) return undefined;
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!required.includes(k) && !optional.includes(k)) return undefined;
+  for (const k of required) if (!Object.hasOwn(o, k)) return undefined;
+  return o;
+}
