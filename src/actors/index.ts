@@ -1,6 +1,5 @@
 /**
- * Actors: XState machines for capsules, principals, sessions and approval gates, and the
- * actor system rebuilt from the ledger. Arrives with the sandbox, authority and kernel issues;
- * this folder exists now so the layout and the dependency rules are in place.
+ * Actors: XState machines. Now the capsule lifecycle; principals, sessions and approval
+ * gates arrive with the authority and kernel issues. One way in.
  */
-export const ACTORS_READY = false as const;
+export {capsuleMachine, startCapsuleActor, capsuleState, type CapsuleActor, type CapsuleEvent, type CapsuleState, type CapsuleContext} from './capsule.js';

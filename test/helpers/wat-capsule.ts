@@ -1,0 +1,94 @@
+/**
+ * Builds capsule packages from the readable WAT corpus in test/fixtures: compiles with
+ * wabt, fills the `__REQUEST__` placeholder with escaped msgpack bytes, computes the BLAKE3
+ * pin and writes capsule.toml. Real modules, real hashes; nothing is mocked.
+ */
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {Packr} from 'msgpackr';
+import {Blake3} from '../../src/crypto/index.js';
+import {repoRoot} from './index.js';
+
+const packr = new Packr({useRecords: false, moreTypes: false, variableMapSize: true});
+
+/** msgpack bytes of `v`, as the SDKs would produce them. */
+export function msgpack(v: unknown): Uint8Array {
+  return packr.pack(v);
+}
+
+/** Escape bytes for a WAT data string. */
+export function watBytes(b: Uint8Array): string {
+  return [...b].map((x) => '\\' + x.toString(16).padStart(2, '0')).join('');
+}
+
+type Wabt = {parseWat(name: string, text: string, features?: Record<string, boolean>): {toBinary(o: object): {buffer: Uint8Array}; destroy(): void}};
+let wabtP: Promise<Wabt> | undefined;
+
+/** Compile WAT text to a wasm binary. */
+export async function wat2wasm(text: string, name = 'capsule.wat'): Promise<Uint8Array> {
+  wabtP ??= import('wabt').then((m) => (m as unknown as {default: () => Promise<Wabt>}).default());
+  const wabt = await wabtP;
+  const mod = wabt.parseWat(name, text, {mutable_globals: true, sign_extension: true, bulk_memory: true});
+  try {
+    return new Uint8Array(mod.toBinary({}).buffer);
+  } finally {
+    mod.destroy();
+  }
+}
+
+export interface WatCapsuleOptions {
+  /** Fixture name under test/fixtures/hostile (without .wat). */
+  readonly fixture: string;
+  /** Capsule name (default: the fixture name). */
+  readonly name?: string;
+  readonly request?: Uint8Array;
+  readonly handles?: readonly string[];
+  readonly sends?: readonly string[];
+  readonly fsRead?: readonly string[];
+  readonly fsWrite?: readonly string[];
+  readonly kv?: readonly string[];
+  readonly budget?: {fuel?: number; memory_pages?: number; wall_ms?: number};
+  readonly abi?: number;
+  /** Override the pinned hash (to test CAPSULE_HASH_MISMATCH). */
+  readonly hash?: string;
+}
+
+/** Write a capsule package for a WAT fixture into `parent/<name>/` and return its directory. */
+export async function watCapsule(parent: string, o: WatCapsuleOptions): Promise<string> {
+  const name = o.name ?? o.fixture;
+  let text = readFileSync(join(repoRoot, 'test', 'fixtures', 'hostile', `${o.fixture}.wat`), 'utf8');
+  const req = o.request ?? new Uint8Array(0);
+  text = text.replaceAll('__REQUEST__', watBytes(req)).replaceAll('__REQUEST_LEN__', String(req.length));
+  const wasm = await wat2wasm(text, `${o.fixture}.wat`);
+  const dir = join(parent, name);
+  mkdirSync(dir, {recursive: true});
+  writeFileSync(join(dir, `${o.fixture}.wasm`), wasm);
+  const hash = o.hash ?? (await Blake3.create()).hex(wasm);
+  const q = (xs: readonly string[]): string => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
+  const b = {fuel: 1_000_000, memory_pages: 16, wall_ms: 2000, ...(o.budget ?? {})};
+  writeFileSync(
+    join(dir, 'capsule.toml'),
+    [
+      '[package]',
+      `name = ${JSON.stringify(name)}`,
+      'version = "0.1.0"',
+      `abi = ${o.abi ?? 1}`,
+      '[module]',
+      `file = "${o.fixture}.wasm"`,
+      `hash = "blake3:${hash}"`,
+      '[topics]',
+      `handles = ${q(o.handles ?? ['test.>'])}`,
+      `sends = ${q(o.sends ?? ['good.done', 'test.>'])}`,
+      '[resources]',
+      `fs_read = ${q(o.fsRead ?? [])}`,
+      `fs_write = ${q(o.fsWrite ?? [])}`,
+      `kv = ${q(o.kv ?? [])}`,
+      '[budget]',
+      `fuel = ${b.fuel}`,
+      `memory_pages = ${b.memory_pages}`,
+      `wall_ms = ${b.wall_ms}`,
+      '',
+    ].join('\n'),
+  );
+  return dir;
+}
