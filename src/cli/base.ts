@@ -40,7 +40,15 @@ export abstract class AstridCommand extends Command {
       return;
     }
     if (err instanceof Errors.ExitError) throw err;
-    if (this.jsonEnabled() && !(err instanceof Errors.CLIError && (err.oclif?.exit ?? 1) === 2)) {
+    const usage = err instanceof Errors.CLIError && (err.oclif?.exit ?? 1) === 2;
+    if (this.jsonEnabled() && usage) {
+      // oclif's own --json rendering of a parse error dumps its whole context (config, argv)
+      // and exits 1; the contract is one {"error"} object and exit 2.
+      this.logJson({error: {code: 'INPUT_INVALID', message: err.message, details: {usage: true}}});
+      process.exitCode = 2;
+      return;
+    }
+    if (this.jsonEnabled()) {
       this.logJson({error: {code: 'INTERNAL', message: err.message}});
       process.exitCode = 1;
       return;
