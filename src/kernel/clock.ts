@@ -32,6 +32,9 @@ export interface IdSource {
   next(prefix: string): string;
 }
 
+/** Random bytes from the OS CSPRNG (the only source of randomness the kernel hands out). */
+export const systemRandom = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
+
 /** Random ids: prefix, '-', 16 hex digits from the OS CSPRNG. */
 export const randomIds: IdSource = Object.freeze({
   next: (prefix: string) => `${prefix}-${randomBytes(8).toString('hex')}`,

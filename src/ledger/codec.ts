@@ -51,6 +51,101 @@ export function encodeEntry(e: LedgerEntry): Uint8Array {
 
 const FIELDS = ['v', 'seq', 'prev', 'time', 'session', 'principal', 'actor', 'kind', 'body'] as const;
 
+const MAX_DEPTH = 32;
+
+/**
+ * True when `b` is exactly one msgpack value built from the standard types only (nil, bool,
+ * int, float, str, bin, array, and maps whose keys are distinct ASCII str): no extension
+ * types, so no msgpackr records, typed arrays or timestamps, and no repeated keys. msgpackr
+ * decodes all of those (a repeated key silently keeps the last value), so without this check
+ * bytes that other msgpack decoders cannot read, or read differently, would pass.
+ */
+function isPlainMsgpack(b: Uint8Array): boolean {
+  let i = 0;
+  const skip = (n: number): boolean => n >= 0 && (i += n) <= b.length;
+  const size = (n: 1 | 2 | 4): number => {
+    if (i + n > b.length) return -1;
+    let v = 0;
+    for (let k = 0; k < n; k++) v = v * 256 + (b[i++] as number);
+    return v;
+  };
+  /** The key that ends at `i` and started at `start`, when it is ASCII. */
+  const keyText = (start: number): string | undefined => {
+    const t = b[start] as number;
+    let k = '';
+    for (let p = start + (t <= 0xbf ? 1 : t === 0xd9 ? 2 : t === 0xda ? 3 : 5); p < i; p++) {
+      const c = b[p] as number;
+      if (c >= 0x80) return undefined;
+      k += String.fromCharCode(c);
+    }
+    return k;
+  };
+  const items = (n: number, depth: number, pairs: boolean): boolean => {
+    if (n < 0) return false;
+    const seen = pairs ? new Set<string>() : undefined;
+    for (let k = 0; k < n; k++) {
+      if (seen !== undefined) {
+        const start = i;
+        if (!value(depth + 1, true)) return false;
+        const key = keyText(start);
+        if (key === undefined || seen.has(key)) return false;
+        seen.add(key);
+      }
+      if (!value(depth + 1, false)) return false;
+    }
+    return true;
+  };
+  const value = (depth: number, key: boolean): boolean => {
+    if (i >= b.length || depth > MAX_DEPTH) return false;
+    const t = b[i++] as number;
+    if (key && !((t >= 0xa0 && t <= 0xbf) || t === 0xd9 || t === 0xda || t === 0xdb)) return false;
+    if (t <= 0x7f || t >= 0xe0) return true;
+    if (t <= 0x8f) return items(t & 0x0f, depth, true);
+    if (t <= 0x9f) return items(t & 0x0f, depth, false);
+    if (t <= 0xbf) return skip(t & 0x1f);
+    switch (t) {
+      case 0xc0:
+      case 0xc2:
+      case 0xc3:
+        return true;
+      case 0xc4:
+      case 0xd9:
+        return skip(size(1));
+      case 0xc5:
+      case 0xda:
+        return skip(size(2));
+      case 0xc6:
+      case 0xdb:
+        return skip(size(4));
+      case 0xcc:
+      case 0xd0:
+        return skip(1);
+      case 0xcd:
+      case 0xd1:
+        return skip(2);
+      case 0xca:
+      case 0xce:
+      case 0xd2:
+        return skip(4);
+      case 0xcb:
+      case 0xcf:
+      case 0xd3:
+        return skip(8);
+      case 0xdc:
+        return items(size(2), depth, false);
+      case 0xdd:
+        return items(size(4), depth, false);
+      case 0xde:
+        return items(size(2), depth, true);
+      case 0xdf:
+        return items(size(4), depth, true);
+      default:
+        return false; // 0xc1 (never used) and the extension types 0xc7-0xc9, 0xd4-0xd8
+    }
+  };
+  return value(0, false) && i === b.length;
+}
+
 /** Result of decoding untrusted entry bytes. */
 export type DecodeResult = {readonly ok: true; readonly entry: AnyEntry} | {readonly ok: false; readonly problem: string};
 
@@ -58,6 +153,7 @@ export type DecodeResult = {readonly ok: true; readonly entry: AnyEntry} | {read
 export function decodeEntry(bytes: Uint8Array): DecodeResult {
   if (bytes.length === 0) return {ok: false, problem: 'empty'};
   if (bytes.length > MAX_ENTRY_BYTES) return {ok: false, problem: 'too large'};
+  if (!isPlainMsgpack(bytes)) return {ok: false, problem: 'not plain msgpack (extension types, repeated or non-ASCII-string keys, or trailing bytes)'};
   let u: unknown;
   try {
     u = unpackr.unpack(bytes);

@@ -197,18 +197,33 @@ function checkField(v: unknown, spec: Spec): string | null {
   }
 }
 
-/** A parser for a map body with exactly the given fields. */
+/** A field's value read once into plain data, so what is checked is what gets encoded. */
+function copyField(v: unknown, spec: Spec): unknown {
+  if (spec.t === 'strs' && Array.isArray(v)) return Array.from(v);
+  if (spec.t === 'budget' && isRecord(v)) return {...v};
+  return v;
+}
+
+/**
+ * A parser for a map body with exactly the given fields. It returns a fresh body in the
+ * fields' order, built from values read once: a getter or proxy in the input cannot make
+ * the ledger encode something other than what was validated.
+ */
 function shape<B>(fields: Readonly<Record<string, Spec>>): Parser<B> {
   const keys = Object.keys(fields);
   return (u: unknown) => {
     if (!isRecord(u)) return 'body must be a map';
     const k = exactKeys(u, keys);
     if (k) return k;
+    const out: Record<string, unknown> = {};
     for (const key of keys) {
-      const problem = checkField(u[key], fields[key] as Spec);
+      const spec = fields[key] as Spec;
+      const v = copyField(u[key], spec);
+      const problem = checkField(v, spec);
       if (problem !== null) return `${key} ${problem}`;
+      out[key] = v;
     }
-    return u as B;
+    return out as B;
   };
 }
 
@@ -247,31 +262,35 @@ const PARSERS: {readonly [K in EntryKind]: Parser<BodyByKind[K]>} = {
     if (!isRecord(u)) return 'body must be a map';
     const k = exactKeys(u, ['format', 'kernelKey']);
     if (k) return k;
-    if (u.format !== ENTRY_FORMAT_VERSION) return `unsupported format ${String(u.format)}`;
-    if (!(u.kernelKey instanceof Uint8Array) || u.kernelKey.length !== 32) return 'kernelKey must be 32 bytes';
-    return {format: u.format, kernelKey: u.kernelKey};
+    const {format, kernelKey} = u; // each field read once: what is checked is what is encoded
+    if (format !== ENTRY_FORMAT_VERSION) return `unsupported format ${String(format)}`;
+    if (!(kernelKey instanceof Uint8Array) || kernelKey.length !== 32) return 'kernelKey must be 32 bytes';
+    return {format, kernelKey};
   },
   note(u) {
     if (!isRecord(u)) return 'body must be a map';
     const k = exactKeys(u, ['text']);
     if (k) return k;
-    if (!boundedString(u.text, 1, MAX_NOTE_CHARS)) return `text must be 1 to ${MAX_NOTE_CHARS} characters`;
-    return {text: u.text};
+    const {text} = u;
+    if (!boundedString(text, 1, MAX_NOTE_CHARS)) return `text must be 1 to ${MAX_NOTE_CHARS} characters`;
+    return {text};
   },
   'kernel.boot'(u) {
     if (!isRecord(u)) return 'body must be a map';
     const k = exactKeys(u, ['version', 'mode']);
     if (k) return k;
-    if (!boundedString(u.version, 1, 64)) return 'version must be 1 to 64 characters';
-    if (u.mode !== 'start' && u.mode !== 'cli') return 'mode must be "start" or "cli"';
-    return {version: u.version, mode: u.mode};
+    const {version, mode} = u;
+    if (!boundedString(version, 1, 64)) return 'version must be 1 to 64 characters';
+    if (mode !== 'start' && mode !== 'cli') return 'mode must be "start" or "cli"';
+    return {version, mode};
   },
   'kernel.shutdown'(u) {
     if (!isRecord(u)) return 'body must be a map';
     const k = exactKeys(u, ['reason']);
     if (k) return k;
-    if (!boundedString(u.reason, 1, 256)) return 'reason must be 1 to 256 characters';
-    return {reason: u.reason};
+    const {reason} = u;
+    if (!boundedString(reason, 1, 256)) return 'reason must be 1 to 256 characters';
+    return {reason};
   },
 };
 

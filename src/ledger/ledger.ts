@@ -335,14 +335,15 @@ export class Ledger {
   #enqueue<K extends EntryKind>(input: AppendInput<K>): Appended & {readonly durable: Promise<Appended>} {
     this.#assertWritable();
     if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
-    if (!isEntryKind(input.kind)) {
-      throw new AstridError('LEDGER_KIND_UNKNOWN', `unknown entry kind ${JSON.stringify(String(input.kind)).slice(0, 80)}`);
+    const kind: unknown = input.kind; // read once: what is checked is what is encoded
+    if (!isEntryKind(kind)) {
+      throw new AstridError('LEDGER_KIND_UNKNOWN', `unknown entry kind ${JSON.stringify(String(kind)).slice(0, 80)}`);
     }
-    if (input.kind === 'genesis' && this.#head.seq !== 0) {
+    if (kind === 'genesis' && this.#head.seq !== 0) {
       throw new AstridError('LEDGER_ENTRY_INVALID', 'genesis can only be the first entry');
     }
-    const body = parseBody(input.kind, input.body);
-    if (typeof body === 'string') throw new AstridError('LEDGER_ENTRY_INVALID', `invalid ${input.kind} body: ${body}`);
+    const body = parseBody(kind as K, input.body);
+    if (typeof body === 'string') throw new AstridError('LEDGER_ENTRY_INVALID', `invalid ${kind} body: ${body}`);
     let session: SessionId;
     let principal: PrincipalId;
     let actor: ActorId;
@@ -368,7 +369,7 @@ export class Ledger {
       session,
       principal,
       actor,
-      kind: input.kind,
+      kind: kind as K,
       body,
     };
     const encoded = encodeEntry(entry);

@@ -1,6 +1,15 @@
 /**
- * The sandbox: capsule packages, module validation, fuel and memory instrumentation,
- * instantiation and the host ABI. Arrives with the sandbox issue; the folder exists so
- * the layout and dependency rules hold.
+ * The sandbox: capsule packages and manifests, module validation, fuel and memory
+ * instrumentation, the content-addressed store, instances and the host ABI v1. One way in.
  */
-export const SANDBOX_READY = false as const;
+export {parseManifest, manifestToml, MANIFEST_FILE, ABI_VERSION, NAME_RE, BUDGET_LIMITS, DEFAULT_BUDGET, type Manifest, type Budget, type ResourceBounds} from './manifest.js';
+export {ABI_ERRORS, ABI_LIMITS, ABI_IMPORTS, ABI_MODULE, RT_MODULE, FUEL_EXPORT, LOG_LEVELS, type AbiErrorName} from './abi.js';
+export {inspectWasm, type WasmInfo} from './wasm-inspect.js';
+export {validateCapsuleModule, type ValidatedModule} from './validate.js';
+export {GrantGate, type Gate, type GateDecision, type GateRequest, type GateLayer} from './gate.js';
+export {CapsuleInstance, OUTCOMES, type LoadedCapsule, type SessionContext, type Delivery, type SendRecord, type ActivationResult, type Outcome} from './instance.js';
+export {kvProjection, type KvState} from './kv.js';
+export {CapsuleStore, checkPackage, installedProjection, STORE_DIR, type InstalledCapsule, type InstalledState, type Instrumenter} from './store.js';
+export {performFsWrite} from './services.js';
+export {pack, unpackUntrusted} from './msgpack.js';
+export {instrument, METER_VERSION, type InstrumentResult, type InstrumentStats} from './meter.js';

@@ -115,6 +115,9 @@ export class CapsuleInstance {
    * @throws AstridError SANDBOX_INSTANCE_FAILED when instantiation or init fails (recorded).
    */
   static async create(capsule: LoadedCapsule, ctx: SessionContext): Promise<CapsuleInstance> {
+    if (capsule.initialPages > ctx.budget.memory_pages) {
+      throw new AstridError('SANDBOX_MEMORY_INVALID', `${capsule.name} needs ${capsule.initialPages} memory pages at start, over the budget of ${ctx.budget.memory_pages}`);
+    }
     const inst = new CapsuleInstance(capsule, ctx);
     let instance: WebAssembly.Instance;
     try {

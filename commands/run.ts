@@ -1,0 +1,42 @@
+import {Args, Flags} from '@oclif/core';
+import {AstridCommand, runCapsule, type RunResult} from '../src/cli/index.js';
+
+export default class Run extends AstridCommand {
+  static override summary = 'Run an installed capsule for one message in a fresh session.';
+  static override description =
+    'Creates a session under the owner principal with exactly the grants given (nothing else), delivers one message to the capsule, ' +
+    'performs any effects it requests that the grants allow (after their ledger entries are durable), prints what it sent, and ends ' +
+    'the session. Every step is in the ledger (astrid audit show --session <id>). Grants use the resource grammar of docs/security.md. ' +
+    'Exits 1 when the capsule trapped, ran out of budget or failed.';
+  static override examples = [
+    '<%= config.bin %> run echo --topic echo.hello --input \'{"text":"hi"}\'',
+    '<%= config.bin %> run fs-tool --grant fs.read:/srv/project/** --topic tool.fs.read --input \'{"path":"/srv/project/README.md"}\' --json',
+    '<%= config.bin %> run kv-notes --grant kv:notes --grant bus.send:notes.* --topic notes.add --input \'{"text":"buy milk"}\' --budget fuel=1000000,wall_ms=500',
+  ];
+  static override args = {capsule: Args.string({description: 'installed capsule name', required: true})};
+  static override flags = {
+    grant: Flags.string({description: 'a resource the session may use (repeatable), e.g. fs.read:/srv/**, kv:notes, bus.send:tool.*', multiple: true, default: []}),
+    budget: Flags.string({description: 'per-activation budget override: fuel=N,memory_pages=N,wall_ms=N', helpValue: '<spec>'}),
+    topic: Flags.string({description: 'topic of the message to deliver (default: the capsule\'s first concrete handled topic)'}),
+    input: Flags.string({description: 'JSON payload of the message', default: '{}'}),
+  };
+
+  async run(): Promise<RunResult> {
+    const {args, flags} = await this.parse(Run);
+    const r = await runCapsule(this.home(flags.home), {
+      capsule: args.capsule,
+      grants: flags.grant,
+      input: flags.input,
+      ...(flags.budget === undefined ? {} : {budget: flags.budget}),
+      ...(flags.topic === undefined ? {} : {topic: flags.topic}),
+    });
+    if (!this.jsonEnabled()) {
+      this.log(`session ${r.session} (in-process): ${r.status}${r.code ? ` ${r.code}` : ''}${r.message ? ` — ${r.message}` : ''}`);
+      for (const s of r.sends) this.log(`  sent ${s.topic} ${JSON.stringify(s.payload, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v))}`);
+      for (const d of r.denials) this.log(`  denied (${d.layer}/${d.rule}) ${d.resource}: ${d.reason}`);
+      this.log(`  fuel used ${r.fuelUsed} over ${r.activations} activation(s)`);
+    }
+    if (r.status !== 'ok') process.exitCode = 1;
+    return r;
+  }
+}
