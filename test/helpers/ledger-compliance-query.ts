@@ -1,0 +1,167 @@
+/**
+ * Ledger reads and checkpoints on a given backend: entries() against a model for every
+ * filter (the session/actor indexes hold one posting list per batch, so the ledger is
+ * spread over many batches and look-alike ids), and checkpoints by count, on demand, at
+ * close and by time (node:test mock timers: no sleeping, no timing assertions).
+ */
+import {describe, test} from 'node:test';
+import {strict as assert} from 'node:assert';
+import fc from 'fast-check';
+import {ENTRY_KINDS, checkCheckpoint, type AppendInput, type EntryKind, type EntryQuery, type Ledger} from '../../src/ledger/index.js';
+import {InstrumentedStore, KEY, appendGroups, checkpointSeqs, code, note, openLedger, u8, withStore, type StoreFactory} from './ledger-fixtures.js';
+
+const SESSIONS = ['s1', 's10', 's2', 'kernel'];
+const ACTORS = ['a', 'ab', 'cli'];
+
+interface Row {
+  seq: number;
+  session: string;
+  actor: string;
+  kind: EntryKind;
+}
+
+function input(i: number): AppendInput {
+  const session = SESSIONS[(i * 7) % SESSIONS.length] as string;
+  const actor = ACTORS[(i * 5) % ACTORS.length] as string;
+  if (i % 9 === 4) return {kind: 'kernel.boot', body: {version: '0.1.0', mode: 'cli'}, session, actor};
+  if (i % 11 === 6) return {kind: 'kernel.shutdown', body: {reason: 'test'}, session, actor};
+  return note(`entry ${i}`, session, actor);
+}
+
+async function seqs(ledger: Ledger, q: EntryQuery): Promise<number[]> {
+  const out: number[] = [];
+  for await (const e of ledger.entries(q)) out.push(e.seq);
+  return out;
+}
+
+function expected(rows: readonly Row[], q: EntryQuery): number[] {
+  let r = rows.filter(
+    (x) =>
+      x.seq >= (q.from ?? 1) &&
+      x.seq <= (q.to ?? Infinity) &&
+      (q.session === undefined || x.session === q.session) &&
+      (q.actor === undefined || x.actor === q.actor) &&
+      (q.kind === undefined || x.kind === q.kind),
+  );
+  if (q.reverse === true) r = r.reverse();
+  return r.slice(0, q.limit ?? Infinity).map((x) => x.seq);
+}
+
+async function checkpointsValid(ledger: Ledger): Promise<number[]> {
+  const out: number[] = [];
+  for await (const c of ledger.checkpoints()) {
+    assert.equal(checkCheckpoint(c, KEY.publicKey), 'valid');
+    assert.deepEqual(u8(c.hash), u8((await ledger.read(c.seq))?.hash), `checkpoint ${c.seq} states the entry's hash`);
+    out.push(c.seq);
+  }
+  return out;
+}
+
+export function queryContract(name: string, makeStore: StoreFactory): void {
+  describe(`${name}: ledger reads and checkpoints`, () => {
+    test('entries() matches a model for session, actor, kind, from, to, limit and reverse across many batches', async () => {
+      await withStore(makeStore, async (store) => {
+        const ledger = await openLedger(store);
+        const inputs = Array.from({length: 59}, (_, i) => input(i));
+        await appendGroups(ledger, inputs, [1, 4, 2, 7, 1, 3]);
+        const rows: Row[] = [{seq: 1, session: 'kernel', actor: 'kernel', kind: 'genesis'}];
+        inputs.forEach((x, i) => rows.push({seq: i + 2, session: x.session as string, actor: x.actor as string, kind: x.kind}));
+        assert.deepEqual(await seqs(ledger, {}), rows.map((r) => r.seq));
+        assert.deepEqual(await seqs(ledger, {session: 's1'}), expected(rows, {session: 's1'}), "'s1' must not pick up 's10'");
+        assert.deepEqual(await seqs(ledger, {session: 'missing'}), []);
+        const opt = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(a, {nil: undefined});
+        await fc.assert(
+          fc.asyncProperty(
+            fc.record({
+              session: opt(fc.constantFrom(...SESSIONS, 'missing')),
+              actor: opt(fc.constantFrom(...ACTORS, 'kernel')),
+              kind: opt(fc.constantFrom(...ENTRY_KINDS)),
+              from: opt(fc.integer({min: 1, max: 65})),
+              to: opt(fc.integer({min: 0, max: 65})),
+              limit: opt(fc.integer({min: 0, max: 65})),
+              reverse: opt(fc.boolean()),
+            }),
+            async (raw) => {
+              const q = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)) as EntryQuery;
+              assert.deepEqual(await seqs(ledger, q), expected(rows, q), JSON.stringify(q));
+            },
+          ),
+          {numRuns: 80},
+        );
+        await ledger.close();
+      });
+    });
+
+    test('entries() and read() refuse bad arguments', async () => {
+      await withStore(makeStore, async (store) => {
+        const ledger = await openLedger(store);
+        await assert.rejects(seqs(ledger, {from: 0}), RangeError);
+        await assert.rejects(seqs(ledger, {to: -1}), RangeError);
+        await assert.rejects(seqs(ledger, {limit: -1}), RangeError);
+        await assert.rejects(seqs(ledger, {limit: 1.5}), RangeError);
+        await assert.rejects(seqs(ledger, {kind: 'nope' as EntryKind}), code('LEDGER_KIND_UNKNOWN'));
+        await assert.rejects(ledger.read(0), RangeError);
+        assert.equal(await ledger.read(2), undefined);
+        await ledger.close();
+      });
+    });
+
+    test('a checkpoint is written every checkpointEvery entries and at close, each signed and stating its entry hash', async () => {
+      await withStore(makeStore, async (store) => {
+        const ledger = await openLedger(store, {checkpointEvery: 5});
+        for (let i = 0; i < 12; i++) await ledger.append(note(`n${i}`));
+        assert.deepEqual(await checkpointsValid(ledger), [5, 10]);
+        assert.equal(ledger.lastCheckpointSeq, 10);
+        await ledger.close();
+        await store.open();
+        assert.deepEqual(await checkpointSeqs(store), [5, 10, 13]);
+        await store.close();
+        const again = await openLedger(store, {checkpointEvery: 5});
+        assert.equal(again.lastCheckpointSeq, 13);
+        await again.close();
+        await store.open();
+        assert.deepEqual(await checkpointSeqs(store), [5, 10, 13], 'a close with nothing new writes no checkpoint');
+      });
+    });
+
+    test('checkpoint() covers everything appended so far, and is a no-op when nothing is new', async () => {
+      await withStore(makeStore, async (inner) => {
+        const store = new InstrumentedStore(inner);
+        const ledger = await openLedger(store);
+        const pending = [ledger.append(note('x')), ledger.append(note('y'))];
+        assert.equal(await ledger.checkpoint(), 3);
+        assert.deepEqual((await Promise.all(pending)).map((r) => r.seq), [2, 3]);
+        const batches = store.batches;
+        assert.equal(await ledger.checkpoint(), 3);
+        assert.equal(store.batches, batches, 'no new batch for a checkpoint with nothing new');
+        assert.deepEqual(await checkpointsValid(ledger), [3]);
+        await ledger.close();
+        assert.equal(store.batches, batches, 'close writes nothing when the head is already signed');
+      });
+    });
+
+    test('with checkpointIntervalMs, a checkpoint is written when the interval passes and there is something new', async (t) => {
+      t.mock.timers.enable({apis: ['setInterval']});
+      await withStore(makeStore, async (store) => {
+        const ledger = await openLedger(store, {checkpointIntervalMs: 50});
+        await ledger.append(note('a'));
+        await ledger.append(note('b'));
+        assert.equal(ledger.lastCheckpointSeq, 0, 'no checkpoint before the interval');
+        t.mock.timers.tick(49);
+        await ledger.flush();
+        assert.equal(ledger.lastCheckpointSeq, 0);
+        t.mock.timers.tick(1);
+        await ledger.flush();
+        assert.equal(ledger.lastCheckpointSeq, 3);
+        t.mock.timers.tick(200);
+        await ledger.flush();
+        assert.deepEqual(await checkpointsValid(ledger), [3], 'nothing new, no new checkpoint');
+        await ledger.append(note('c'));
+        t.mock.timers.tick(50);
+        await ledger.flush();
+        assert.deepEqual(await checkpointsValid(ledger), [3, 4]);
+        await ledger.close();
+      });
+    });
+  });
+}

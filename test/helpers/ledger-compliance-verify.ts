@@ -1,0 +1,241 @@
+/**
+ * Verification against a tampering adversary on a given backend. Every attack goes through
+ * the store's raw keys (entryKey, checkpointKey; values are hash(32) || entry bytes) and
+ * must come back as the right typed issue at the right seq.
+ */
+import {describe, test} from 'node:test';
+import {strict as assert} from 'node:assert';
+import {
+  ENTRY_FORMAT_VERSION,
+  P_CHECKPOINT,
+  checkpointKey,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  entryKey,
+  signCheckpoint,
+  verifyStore,
+  type Checkpoint,
+  type LedgerStore,
+  type VerifyReport,
+} from '../../src/ledger/index.js';
+import {
+  KEY,
+  OTHER_KEY,
+  buildClosedLedger,
+  checkpointSeqs,
+  code,
+  del,
+  errors,
+  hasher,
+  note,
+  openLedger,
+  openReader,
+  put,
+  rawAll,
+  rawEntry,
+  rechain,
+  withStore,
+  type StoreFactory,
+} from './ledger-fixtures.js';
+
+const N = 12;
+
+/** Build a closed ledger of N entries, let `tamper` edit the raw store, then verify read-only with KEY. */
+async function attack(makeStore: StoreFactory, tamper: (store: LedgerStore) => Promise<void>, build = {}): Promise<VerifyReport> {
+  return withStore(makeStore, async (store) => {
+    await buildClosedLedger(store, N, build);
+    const reader = await openReader(store);
+    await tamper(reader.store);
+    const report = await reader.verify({trustedKey: KEY.publicKey});
+    await reader.close();
+    return report;
+  });
+}
+
+async function readCheckpoint(store: LedgerStore, seq: number): Promise<Checkpoint> {
+  const raw = await store.get(checkpointKey(seq));
+  assert.ok(raw !== undefined);
+  const c = decodeCheckpoint(raw);
+  assert.ok(typeof c !== 'string');
+  return c;
+}
+
+const flip = (v: Uint8Array, at: number): Uint8Array => {
+  const out = v.slice();
+  out[at] = (out[at] as number) ^ 0x01;
+  return out;
+};
+
+export function verifyContract(name: string, makeStore: StoreFactory): void {
+  describe(`${name}: verification of a tampered ledger`, () => {
+    test('an intact ledger verifies ok with no issue; an open one warns only about its unsigned tail', async () => {
+      const r = await attack(makeStore, async () => undefined);
+      assert.equal(r.ok, true);
+      assert.deepEqual(r.issues, []);
+      assert.equal(r.entries, N);
+      assert.equal(r.head.seq, N);
+      assert.deepEqual(r.checkpoints, {count: 1, valid: 1, lastSignedSeq: N});
+      await withStore(makeStore, async (store) => {
+        const ledger = await openLedger(store);
+        await ledger.append(note('one'));
+        void ledger.append(note('not yet durable: verify flushes first'));
+        const live = await ledger.verify();
+        assert.equal(live.ok, true);
+        assert.equal(live.entries, 3);
+        assert.deepEqual(live.issues.map((i) => [i.code, i.seq, i.severity]), [['TAIL_UNCHECKPOINTED', 1, 'warning']]);
+        const keyless = await verifyStore(store, {trustedKey: undefined});
+        assert.deepEqual(errors(keyless), [['NO_TRUSTED_KEY', 0]]);
+        await ledger.close();
+      });
+    });
+
+    test('ENTRY_MODIFIED at the entry whose body byte or stored hash changed, and nowhere else', async () => {
+      const body = await attack(makeStore, async (s) => put(s, entryKey(5), flip(await rawEntry(s, 5), (await rawEntry(s, 5)).length - 1)));
+      assert.deepEqual(errors(body), [['ENTRY_MODIFIED', 5]]);
+      const hash = await attack(makeStore, async (s) => put(s, entryKey(7), flip(await rawEntry(s, 7), 0)));
+      assert.deepEqual(errors(hash), [['ENTRY_MODIFIED', 7]]);
+      const head = await attack(makeStore, async (s) => put(s, entryKey(N), flip(await rawEntry(s, N), 3)));
+      assert.deepEqual(errors(head).sort(), [['CHECKPOINT_MISMATCH', N], ['ENTRY_MODIFIED', N]]);
+    });
+
+    test('LINK_BROKEN where an entry was given another prev and everything after was re-hashed consistently', async () => {
+      const r = await attack(makeStore, (s) => rechain(s, 6, (e) => ({...e, prev: new Uint8Array(32).fill(7)})));
+      assert.deepEqual(errors(r), [['LINK_BROKEN', 6], ['CHECKPOINT_MISMATCH', N]]);
+    });
+
+    test('ENTRY_MISSING at a deleted entry (genesis included); LEDGER_TRUNCATED at newHead+1 below a checkpoint', async () => {
+      assert.deepEqual(errors(await attack(makeStore, (s) => del(s, entryKey(4)))), [['ENTRY_MISSING', 4]]);
+      assert.deepEqual(errors(await attack(makeStore, (s) => del(s, entryKey(1)))), [['ENTRY_MISSING', 1]]);
+      const cut = await attack(makeStore, async (s) => {
+        for (const seq of [N, N - 1, N - 2]) await del(s, entryKey(seq));
+      });
+      assert.deepEqual(errors(cut), [['LEDGER_TRUNCATED', N - 2]]);
+      assert.equal(cut.head.seq, N - 3);
+    });
+
+    test('ENTRY_OUT_OF_ORDER at both positions of two swapped entries', async () => {
+      const r = await attack(makeStore, async (s) => {
+        const [a, b] = [await rawEntry(s, 3), await rawEntry(s, 8)];
+        await s.batch([{type: 'put', key: entryKey(3), value: b}, {type: 'put', key: entryKey(8), value: a}], {sync: true});
+      });
+      const e = errors(r);
+      assert.deepEqual(e[0], ['ENTRY_OUT_OF_ORDER', 3]);
+      assert.ok(e.some(([c, s]) => c === 'ENTRY_OUT_OF_ORDER' && s === 8), JSON.stringify(e));
+    });
+
+    test('ENTRY_UNDECODABLE for garbage bytes or a value too short to hold a hash', async () => {
+      const garbage = await attack(makeStore, async (s) => put(s, entryKey(4), Uint8Array.of(...(await rawEntry(s, 4)).subarray(0, 32), 0xc1, 0x00)));
+      assert.deepEqual(errors(garbage), [['ENTRY_UNDECODABLE', 4]]);
+      const short = await attack(makeStore, (s) => put(s, entryKey(4), new Uint8Array(20)));
+      assert.deepEqual(errors(short)[0], ['ENTRY_UNDECODABLE', 4]);
+      const junkKey = await attack(makeStore, (s) => put(s, Uint8Array.of(0x45, 1, 2), new Uint8Array(40)));
+      assert.equal(junkKey.ok, false);
+      assert.equal(errors(junkKey)[0]?.[0], 'ENTRY_UNDECODABLE');
+      await withStore(makeStore, async (store) => {
+        await buildClosedLedger(store, 4);
+        const r = await openReader(store);
+        await put(r.store, entryKey(2), new Uint8Array(40));
+        await assert.rejects(r.read(2), code('LEDGER_CORRUPT'));
+        await assert.rejects(async () => {
+          for await (const _ of r.entries()) continue;
+        }, code('LEDGER_CORRUPT'));
+        await r.close();
+      });
+    });
+
+    test('checkpoint forged, altered, signed by another key, unsigned, garbage or misplaced: each named at its seq', async () => {
+      const forged = await attack(makeStore, async (s) => {
+        const c = await readCheckpoint(s, N);
+        await put(s, checkpointKey(N), encodeCheckpoint({...c, sig: flip(c.sig, 5)}));
+      });
+      assert.deepEqual(errors(forged), [['CHECKPOINT_BAD_SIGNATURE', N]]);
+      assert.equal(forged.checkpoints.lastSignedSeq, 0);
+      const altered = await attack(makeStore, async (s) => {
+        const c = await readCheckpoint(s, N);
+        await put(s, checkpointKey(N), encodeCheckpoint({...c, time: c.time + 1}));
+      });
+      assert.deepEqual(errors(altered), [['CHECKPOINT_BAD_SIGNATURE', N]]);
+      const foreign = await attack(makeStore, async (s) => {
+        const c = await readCheckpoint(s, N);
+        await put(s, checkpointKey(N), encodeCheckpoint(signCheckpoint(OTHER_KEY, N, c.hash, c.time)));
+      });
+      assert.deepEqual(errors(foreign), [['CHECKPOINT_FOREIGN_KEY', N]]);
+      const unsigned = await attack(makeStore, async (s) => {
+        const c = await readCheckpoint(s, N);
+        await put(s, checkpointKey(N), encodeCheckpoint({...c, sig: new Uint8Array(0)}));
+      });
+      assert.deepEqual(errors(unsigned), [['CHECKPOINT_UNSIGNED', N]]);
+      const garbage = await attack(makeStore, (s) => put(s, checkpointKey(N), Uint8Array.of(0xde, 0xad, 0xbe, 0xef)));
+      assert.deepEqual(errors(garbage), [['CHECKPOINT_UNDECODABLE', N]]);
+      const moved = await attack(makeStore, async (s) => {
+        await put(s, checkpointKey(N - 1), (await s.get(checkpointKey(N))) as Uint8Array);
+      });
+      assert.deepEqual(errors(moved), [['CHECKPOINT_UNDECODABLE', N - 1]]);
+    });
+
+    test('CHECKPOINT_MISMATCH at every signed checkpoint over a consistent rewrite', async () => {
+      const edit = (s: LedgerStore): Promise<void> => rechain(s, 3, (e) => (e.kind === 'note' ? {...e, body: {text: 'history, rewritten'}} : e));
+      assert.deepEqual(errors(await attack(makeStore, edit)), [['CHECKPOINT_MISMATCH', N]]);
+      let signed: number[] = [];
+      const every4 = await attack(
+        makeStore,
+        async (s) => {
+          signed = await checkpointSeqs(s);
+          await edit(s);
+        },
+        {checkpointEvery: 4},
+      );
+      assert.ok(signed.filter((x) => x >= 3).length >= 3, `several checkpoints over the rewrite: ${signed.join()}`);
+      assert.deepEqual(errors(every4), signed.filter((x) => x >= 3).map((x) => ['CHECKPOINT_MISMATCH', x]));
+    });
+
+    test('GENESIS_INVALID when genesis names another key, is not a genesis, or a second genesis appears', async () => {
+      const otherKey = await attack(makeStore, (s) =>
+        rechain(s, 1, (e) => ({...e, kind: 'genesis', body: {format: ENTRY_FORMAT_VERSION, kernelKey: OTHER_KEY.publicKey}})),
+      );
+      assert.deepEqual(errors(otherKey)[0], ['GENESIS_INVALID', 1]);
+      const notGenesis = await attack(makeStore, (s) => rechain(s, 1, (e) => ({...e, kind: 'note', body: {text: 'I am first now'}})));
+      assert.deepEqual(errors(notGenesis)[0], ['GENESIS_INVALID', 1]);
+      const second = await attack(makeStore, (s) =>
+        rechain(s, 6, (e) => ({...e, kind: 'genesis', body: {format: ENTRY_FORMAT_VERSION, kernelKey: KEY.publicKey}})),
+      );
+      assert.deepEqual(errors(second), [['GENESIS_INVALID', 6], ['CHECKPOINT_MISMATCH', N]]);
+    });
+
+    test('a ledger forged wholesale under another key fails against the trusted key', async () => {
+      await withStore(makeStore, async (victim) => {
+        await buildClosedLedger(victim, N);
+        await withStore(makeStore, async (forgery) => {
+          await buildClosedLedger(forgery, N + 2, {signer: OTHER_KEY});
+          await forgery.open();
+          await victim.open();
+          const wipe = [...(await rawAll(victim)), ...(await rawAll(victim, P_CHECKPOINT))].map(([key]) => ({type: 'del' as const, key}));
+          const copy = [...(await rawAll(forgery)), ...(await rawAll(forgery, P_CHECKPOINT))].map(([key, value]) => ({type: 'put' as const, key, value}));
+          await victim.batch([...wipe, ...copy], {sync: true});
+        });
+        const r = await verifyStore(victim, {trustedKey: KEY.publicKey, hasher: await hasher()});
+        assert.deepEqual(errors(r), [['GENESIS_INVALID', 1], ['CHECKPOINT_FOREIGN_KEY', N + 2]]);
+        assert.ok(r.issues.some((i) => i.code === 'TAIL_UNCHECKPOINTED' && i.seq === 1), 'nothing is signed by the trusted key');
+      });
+    });
+
+    test('deleting every checkpoint leaves the whole chain flagged as unsigned from seq 1', async () => {
+      const r = await attack(makeStore, async (s) => {
+        for (const [key] of await rawAll(s, P_CHECKPOINT)) await del(s, key);
+      });
+      assert.deepEqual(r.issues.map((i) => [i.code, i.seq]), [['TAIL_UNCHECKPOINTED', 1]]);
+    });
+
+    test('maxIssues caps the list and says how many more there were', async () => {
+      await withStore(makeStore, async (store) => {
+        await buildClosedLedger(store, N);
+        await store.open();
+        for (const seq of [2, 4, 6, 8, 10]) await del(store, entryKey(seq));
+        const r = await verifyStore(store, {trustedKey: KEY.publicKey, maxIssues: 3});
+        assert.equal(r.ok, false);
+        assert.deepEqual(r.issues.map((i) => i.code), ['MORE_ISSUES', 'ENTRY_MISSING', 'ENTRY_MISSING', 'ENTRY_MISSING']);
+        assert.match(r.issues[0]?.message ?? '', /^2 more/);
+      });
+    });
+  });
+}

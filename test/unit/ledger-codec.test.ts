@@ -1,0 +1,242 @@
+// Proves the entry codec round-trips every valid entry, never throws on hostile bytes, and rejects anything but the exact plain-msgpack entry map: extra, missing or reordered fields, wrong types, extensions, unknown kinds, bad ids.
+import {describe, test} from 'node:test';
+import {strict as assert} from 'node:assert';
+import fc from 'fast-check';
+import {Packr} from 'msgpackr';
+import {
+  ID_RE,
+  MAX_ENTRY_BYTES,
+  MAX_NOTE_CHARS,
+  decodeEntry,
+  encodeEntry,
+  isId,
+  parseSeq,
+  parseSessionId,
+  type LedgerEntry,
+} from '../../src/ledger/index.js';
+
+const plain = new Packr({useRecords: false, moreTypes: false, variableMapSize: true});
+const bytes = (n: number, fill = 0): Uint8Array => new Uint8Array(n).fill(fill);
+
+const BASE = {
+  v: 1,
+  seq: 7,
+  prev: bytes(32, 9),
+  time: 1_700_000_000_000,
+  session: 'sess-1',
+  principal: 'owner',
+  actor: 'cli',
+  kind: 'note',
+  body: {text: 'hello'},
+} as const;
+const base = (): Record<string, unknown> => ({...BASE, prev: bytes(32, 9), body: {...BASE.body}});
+
+/** Bytes to splice into rawMap as they are. */
+class Raw {
+  constructor(readonly bytes: Uint8Array) {}
+}
+/** A msgpack map built pair by pair, so keys can repeat or be of any type. */
+function rawMap(pairs: Array<[unknown, unknown]>): Uint8Array {
+  const enc = (x: unknown): Uint8Array => (x instanceof Raw ? x.bytes : plain.pack(x));
+  return Buffer.concat([Uint8Array.of(0xde, pairs.length >> 8, pairs.length & 0xff), ...pairs.flatMap(([k, v]) => [enc(k), enc(v)])]);
+}
+const pairsOf = (o: Record<string, unknown>): Array<[unknown, unknown]> => Object.entries(o);
+
+/** Bytes as hex, recursively: decoders hand out Buffers, which deepStrictEqual tells from Uint8Arrays. */
+function norm(x: unknown): unknown {
+  if (x instanceof Uint8Array) return `bytes:${Buffer.from(x).toString('hex')}`;
+  if (typeof x === 'object' && x !== null) return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, norm(v)]));
+  return x;
+}
+
+function rejects(b: Uint8Array, why: RegExp, label: string): void {
+  const r = decodeEntry(b);
+  assert.equal(r.ok, false, `${label}: accepted`);
+  if (!r.ok) assert.match(r.problem, why, label);
+}
+
+const id = fc.stringMatching(ID_RE);
+type Known = 'genesis' | 'note' | 'kernel.boot' | 'kernel.shutdown';
+const bodyFor: {[K in Known]: fc.Arbitrary<LedgerEntry<K>['body']>} = {
+  genesis: fc.record({format: fc.constant(1), kernelKey: fc.uint8Array({minLength: 32, maxLength: 32})}),
+  note: fc.record({text: fc.string({minLength: 1, maxLength: MAX_NOTE_CHARS, unit: 'binary'}).filter((s) => s.length <= MAX_NOTE_CHARS)}),
+  'kernel.boot': fc.record({version: fc.string({minLength: 1, maxLength: 64}), mode: fc.constantFrom('start' as const, 'cli' as const)}),
+  'kernel.shutdown': fc.record({reason: fc.string({minLength: 1, maxLength: 256})}),
+};
+const entryArb: fc.Arbitrary<LedgerEntry> = fc
+  .constantFrom(...(Object.keys(bodyFor) as Known[]))
+  .chain((kind) => fc.tuple(fc.constant(kind), bodyFor[kind] as fc.Arbitrary<LedgerEntry['body']>))
+  .chain(([kind, body]) =>
+    fc.record({
+      v: fc.constant(1),
+      seq: fc.integer({min: 1, max: Number.MAX_SAFE_INTEGER}),
+      prev: fc.uint8Array({minLength: 32, maxLength: 32}),
+      time: fc.integer({min: 0, max: Number.MAX_SAFE_INTEGER}),
+      session: id,
+      principal: id,
+      actor: id,
+      kind: fc.constant(kind),
+      body: fc.constant(body),
+    }),
+  ) as fc.Arbitrary<LedgerEntry>;
+
+describe('entry codec', () => {
+  test('round trip: every valid entry decodes to itself, and re-encodes to the same bytes', () => {
+    fc.assert(
+      fc.property(entryArb, (e) => {
+        const b = encodeEntry(e);
+        assert.ok(b.length <= MAX_ENTRY_BYTES);
+        const d = decodeEntry(b);
+        assert.ok(d.ok, d.ok ? '' : d.problem);
+        const got = d.entry as LedgerEntry;
+        assert.deepEqual(Object.keys(got), ['v', 'seq', 'prev', 'time', 'session', 'principal', 'actor', 'kind', 'body']);
+        assert.deepEqual(norm(got), norm(e));
+        assert.deepEqual(new Uint8Array(encodeEntry(got)), new Uint8Array(b));
+      }),
+      {numRuns: 300},
+    );
+  });
+
+  test('decode never throws on arbitrary bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({maxLength: 600}), (b) => {
+        const r = decodeEntry(b);
+        assert.equal(typeof r.ok, 'boolean');
+        if (!r.ok) assert.equal(typeof r.problem, 'string');
+      }),
+      {numRuns: 2000},
+    );
+  });
+
+  test('decode never throws on valid entries with bytes flipped, cut or inserted, and never accepts trailing bytes', () => {
+    fc.assert(
+      fc.property(entryArb, fc.nat(), fc.integer({min: 1, max: 255}), fc.constantFrom('flip', 'cut', 'insert', 'append'), (e, at, x, how) => {
+        const b = encodeEntry(e);
+        const p = at % b.length;
+        const m =
+          how === 'flip'
+            ? Uint8Array.from(b, (v, i) => (i === p ? v ^ x : v))
+            : how === 'cut'
+              ? b.subarray(0, p)
+              : how === 'insert'
+                ? Buffer.concat([b.subarray(0, p), Uint8Array.of(x), b.subarray(p)])
+                : Buffer.concat([b, Uint8Array.of(x)]);
+        const r = decodeEntry(m);
+        if (how === 'append' || how === 'cut') assert.equal(r.ok, false);
+        if (r.ok) assert.equal(r.entry.kind.length > 0, true);
+      }),
+      {numRuns: 1000},
+    );
+  });
+
+  test('rejects empty, oversize and non-map input', () => {
+    rejects(new Uint8Array(0), /empty/, 'empty');
+    rejects(new Uint8Array(MAX_ENTRY_BYTES + 1), /too large/, 'oversize');
+    for (const v of [[1, 2], 'entry', null, 42, bytes(4), true]) rejects(plain.pack(v), /not a map/, JSON.stringify(v));
+  });
+
+  test('rejects extra, missing, renamed, repeated and reordered fields', () => {
+    const o = base();
+    rejects(plain.pack({...o, extra: 1}), /field count/, 'extra');
+    const {actor: _a, ...missing} = o;
+    rejects(plain.pack(missing), /field count/, 'missing');
+    rejects(plain.pack({...missing, acter: 'cli'}), /order or name/, 'renamed');
+    const {seq, prev, ...rest} = o;
+    rejects(plain.pack({v: rest.v, prev, seq, ...rest}), /order or name/, 'seq and prev swapped');
+    rejects(plain.pack({body: o.body, ...o}), /order or name/, 'body first');
+    const pairs = pairsOf(o);
+    rejects(rawMap([...pairs.slice(0, 8), ['kind', 'kernel.shutdown'], pairs[8] as [unknown, unknown]]), /plain msgpack/, 'repeated key');
+    rejects(rawMap([...pairs.slice(0, 8), ['body', new Raw(rawMap([['text', 'x'], ['text', 'y']]))]]), /plain msgpack/, 'repeated body key');
+    rejects(rawMap([...pairs.slice(0, 8), ['__proto__', {text: 'x'}]]), /order or name/, '__proto__ in place of body');
+    rejects(plain.pack({...o, body: {text: 'x', extra: 1}}), /unexpected field/, 'extra body field');
+    rejects(rawMap([...pairs.slice(0, 8), ['body', new Map<unknown, unknown>([['text', 'x'], ['__proto__', {polluted: true}]])]]), /body/, '__proto__ in body');
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  test('rejects wrong types and values in every field', () => {
+    const bad: Array<[string, unknown, RegExp]> = [
+      ['v', 2, /format/],
+      ['v', '1', /format/],
+      ['seq', 0, /bad seq/],
+      ['seq', -1, /bad seq/],
+      ['seq', 1.5, /bad seq/],
+      ['seq', '7', /bad seq/],
+      ['seq', 2 ** 60, /bad seq/],
+      ['prev', bytes(31), /bad prev/],
+      ['prev', bytes(33), /bad prev/],
+      ['prev', 'ab'.repeat(16), /bad prev/],
+      ['prev', Array.from(bytes(32)), /bad prev/],
+      ['time', -1, /bad time/],
+      ['time', 0.5, /bad time/],
+      ['time', 'now', /bad time/],
+      ['time', null, /bad time/],
+      ['session', '', /bad session/],
+      ['session', 'two words', /bad session/],
+      ['session', '.hidden', /bad session/],
+      ['session', 'x'.repeat(129), /bad session/],
+      ['session', 'nul\u0000', /bad session/],
+      ['session', 7, /bad session/],
+      ['principal', 'a/b', /bad principal/],
+      ['actor', 'ünï', /bad actor/],
+      ['kind', 'nope', /unknown kind/],
+      ['kind', 'toString', /unknown kind/],
+      ['kind', '__proto__', /unknown kind/],
+      ['kind', 1, /unknown kind/],
+      ['body', null, /bad note body/],
+      ['body', 'hello', /bad note body/],
+      ['body', [], /bad note body/],
+      ['body', {text: ''}, /bad note body/],
+      ['body', {text: 'x'.repeat(MAX_NOTE_CHARS + 1)}, /bad note body/],
+      ['body', {text: bytes(3)}, /bad note body/],
+      ['body', {}, /bad note body/],
+    ];
+    for (const [field, value, why] of bad) rejects(plain.pack({...base(), [field]: value}), why, `${field}=${JSON.stringify(value)}`);
+    const kindBody: Array<[string, unknown]> = [
+      ['genesis', {format: 2, kernelKey: bytes(32)}],
+      ['genesis', {format: 1, kernelKey: bytes(31)}],
+      ['genesis', {format: 1, kernelKey: 'k'.repeat(32)}],
+      ['genesis', {format: 1}],
+      ['kernel.boot', {version: '1', mode: 'daemon'}],
+      ['kernel.boot', {version: '', mode: 'cli'}],
+      ['kernel.boot', {version: 'v'.repeat(65), mode: 'cli'}],
+      ['kernel.shutdown', {reason: ''}],
+      ['kernel.shutdown', {reason: 'r'.repeat(257)}],
+      ['note', {text: 'x', mode: 'cli'}],
+    ];
+    for (const [kind, body] of kindBody) rejects(plain.pack({...base(), kind, body}), new RegExp(`bad ${kind.replace('.', '\\.')} body`), `${kind} ${JSON.stringify(body)}`);
+  });
+
+  test('rejects anything but plain msgpack: msgpackr records, typed-array and timestamp extensions, non-string keys', () => {
+    const o = base();
+    const good = plain.pack(o);
+    assert.ok(decodeEntry(good).ok);
+    rejects(new Packr({useRecords: true}).pack(o), /plain msgpack/, 'msgpackr record');
+    const genesis = {...o, kind: 'genesis', body: {format: 1, kernelKey: bytes(32)}};
+    assert.ok(decodeEntry(plain.pack(genesis)).ok);
+    rejects(new Packr({useRecords: false, moreTypes: true}).pack(genesis), /plain msgpack/, 'typed-array extension');
+    rejects(plain.pack({...o, time: new Date(5)}), /plain msgpack|bad time/, 'timestamp extension');
+    rejects(rawMap(pairsOf(o).map(([k, v]) => [k === 'kind' ? Buffer.from('kind') : k, v])), /plain msgpack/, 'bin key');
+    rejects(rawMap([...pairsOf(o).slice(0, 8), ['body', new Map<unknown, unknown>([[1, 'x']])]]), /plain msgpack/, 'integer key in body');
+    rejects(rawMap([...pairsOf(o).slice(0, 8), ['body', new Map([['tëxt', 'x']])]]), /plain msgpack/, 'non-ASCII key');
+    const deep = new Raw(Buffer.concat([new Uint8Array(100_000).fill(0x91), Uint8Array.of(0xc0)]));
+    rejects(rawMap([...pairsOf(o).slice(0, 8), ['body', deep]]), /plain msgpack/, 'deeply nested');
+    const huge = new Raw(Uint8Array.of(0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0));
+    rejects(rawMap([...pairsOf(o).slice(0, 8), ['body', huge]]), /plain msgpack/, 'array claiming 2^32-1 items');
+  });
+});
+
+describe('ids and seqs', () => {
+  test('isId and the parsers agree with the grammar for any string', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({maxLength: 140}), id, fc.string({unit: 'binary', maxLength: 10})), (s) => {
+        assert.equal(isId(s), ID_RE.test(s));
+        if (isId(s)) assert.equal(parseSessionId(s), s);
+        else assert.throws(() => parseSessionId(s), TypeError);
+      }),
+      {numRuns: 500},
+    );
+    for (const v of [undefined, null, 5, ['a'], {}]) assert.equal(isId(v), false);
+    for (const v of [0, -1, 1.5, Number.MAX_SAFE_INTEGER + 1, '1', Number.NaN]) assert.throws(() => parseSeq(v), RangeError);
+    assert.equal(parseSeq(Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER);
+  });
+});

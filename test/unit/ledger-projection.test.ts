@@ -1,0 +1,222 @@
+// Proves projections are folds: a rebuild equals a manual fold, a valid snapshot gives the identical state with fewer entries folded, and any snapshot that does not check out is discarded and rebuilt identically.
+import {describe, test} from 'node:test';
+import {strict as assert} from 'node:assert';
+import fc from 'fast-check';
+import {Packr, Unpackr} from 'msgpackr';
+import {
+  MemoryStore,
+  projectionStateHash,
+  rebuild,
+  saveSnapshot,
+  snapshotKey,
+  type AppendInput,
+  type Ledger,
+  type Projection,
+  type StoredEntry,
+} from '../../src/ledger/index.js';
+import {statsProjection, statsView} from '../../src/kernel/index.js';
+import {appendGroups, code, hasher, note, openLedger, openReader, put, rechain} from '../helpers/ledger-fixtures.js';
+
+/** A tiny projection of our own, deliberately order-sensitive: a snapshot that skipped or repeated an entry would show. */
+interface Tally {
+  count: number;
+  lastSeq: number;
+  perSession: Record<string, number>;
+  fold: number;
+}
+const tally: Projection<Tally> = {
+  name: 'test.tally',
+  version: 1,
+  initial: () => ({count: 0, lastSeq: 0, perSession: {}, fold: 7}),
+  apply: (s, e: StoredEntry) => ({
+    count: s.count + 1,
+    lastSeq: e.seq,
+    perSession: {...s.perSession, [e.entry.session]: (s.perSession[e.entry.session] ?? 0) + 1},
+    fold: (Math.imul(s.fold, 31) + e.seq * 7 + (e.entry.kind === 'note' ? e.entry.body.text.length : 1)) >>> 0,
+  }),
+  encode: (s) => {
+    const perSession = Object.fromEntries(Object.entries(s.perSession).sort(([a], [b]) => (a < b ? -1 : 1)));
+    return new Uint8Array(Buffer.from(JSON.stringify({count: s.count, lastSeq: s.lastSeq, perSession, fold: s.fold})));
+  },
+  decode: (bytes) => {
+    const u = JSON.parse(Buffer.from(bytes).toString('utf8')) as Tally;
+    if (typeof u.count !== 'number' || typeof u.lastSeq !== 'number' || typeof u.fold !== 'number') throw new TypeError('bad tally');
+    return u;
+  },
+};
+
+const packr = new Packr({useRecords: false, moreTypes: false, variableMapSize: true});
+const unpackr = new Unpackr({useRecords: false, mapsAsObjects: true, int64AsType: 'number'});
+
+function inputs(n: number, from = 0): AppendInput[] {
+  return Array.from({length: n}, (_, j) => {
+    const i = j + from;
+    if (i % 6 === 5) return {kind: 'kernel.boot', body: {version: '0.1.0', mode: 'cli'}, session: `s${i % 4}`};
+    return note(`entry ${i} ${'x'.repeat(i % 5)}`, `s${i % 4}`, i % 2 ? 'cli' : 'kernel');
+  });
+}
+
+async function ledgerWith(n: number): Promise<Ledger> {
+  const ledger = await openLedger(new MemoryStore());
+  await appendGroups(ledger, inputs(n - 1), [1, 4, 2]);
+  return ledger;
+}
+
+async function manualFold<S>(ledger: Ledger, p: Projection<S>, to = ledger.durableHead.seq): Promise<S> {
+  let s = p.initial();
+  for await (const e of ledger.entries({to})) s = p.apply(s, e);
+  return s;
+}
+
+/** Rewrite the stored snapshot record of `p` through `edit`. */
+async function editSnapshot(ledger: Ledger, p: Projection<unknown>, edit: (r: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
+  const raw = await ledger.store.get(snapshotKey(p.name));
+  assert.ok(raw !== undefined, 'a snapshot exists');
+  const rec = unpackr.unpack(raw) as Record<string, unknown>;
+  await put(ledger.store, snapshotKey(p.name), packr.pack(edit(rec)));
+}
+
+const flip = (b: unknown): Uint8Array => {
+  const out = new Uint8Array(b as Uint8Array);
+  out[0] = (out[0] as number) ^ 1;
+  return out;
+};
+
+describe('projections', () => {
+  test('a rebuild from genesis equals a manual fold, for the kernel stats projection and our own', async () => {
+    const ledger = await ledgerWith(30);
+    for (const p of [statsProjection, tally] as Array<Projection<unknown>>) {
+      const r = await rebuild(ledger, p);
+      assert.equal(r.source, 'genesis');
+      assert.equal(r.discarded, undefined);
+      assert.equal(r.seq, 30);
+      assert.equal(r.folded, 30);
+      assert.deepEqual(p.encode(r.state), p.encode(await manualFold(ledger, p)));
+      assert.equal(r.stateHash, projectionStateHash(ledger, p, r.state));
+      assert.equal(r.stateHash, (await hasher()).hex(p.encode(r.state)));
+    }
+    const stats = statsView((await rebuild(ledger, statsProjection)).state);
+    assert.equal(stats.entries, 30);
+    assert.equal(stats.byKind.genesis, 1);
+    assert.equal(stats.boots, 4);
+    assert.equal(stats.notes, 25);
+    assert.equal(stats.sessions, 5);
+    await ledger.close();
+  });
+
+  test('a valid snapshot is used: fewer entries folded, identical state hash to a full rebuild', async () => {
+    const ledger = await ledgerWith(20);
+    for (const p of [statsProjection, tally] as Array<Projection<unknown>>) {
+      const at = await rebuild(ledger, p);
+      assert.equal(await saveSnapshot(ledger, p, at.state, at.seq), at.stateHash);
+    }
+    await appendGroups(ledger, inputs(15, 19), [3]);
+    for (const p of [statsProjection, tally] as Array<Projection<unknown>>) {
+      const fast = await rebuild(ledger, p);
+      const full = await rebuild(ledger, p, {useSnapshot: false});
+      assert.equal(fast.source, 'snapshot');
+      assert.equal(fast.discarded, undefined);
+      assert.equal(fast.folded, 15);
+      assert.equal(full.source, 'genesis');
+      assert.equal(full.folded, 35);
+      assert.equal(fast.seq, 35);
+      assert.equal(fast.stateHash, full.stateHash);
+    }
+    await ledger.close();
+  });
+
+  test('property: a snapshot taken at any seq resumes to the same state as a full rebuild', async () => {
+    const ledger = await ledgerWith(40);
+    const full = await rebuild(ledger, tally, {useSnapshot: false});
+    await fc.assert(
+      fc.asyncProperty(fc.integer({min: 0, max: 40}), async (s) => {
+        await saveSnapshot(ledger, tally, await manualFold(ledger, tally, s), s);
+        const r = await rebuild(ledger, tally);
+        assert.equal(r.source, 'snapshot');
+        assert.equal(r.folded, 40 - s);
+        assert.equal(r.stateHash, full.stateHash);
+      }),
+      {numRuns: 60},
+    );
+    await ledger.close();
+  });
+
+  describe('a snapshot that does not check out is discarded and the state rebuilt identically', () => {
+    const cases: Array<[string, (r: Record<string, unknown>, head: number) => Record<string, unknown>, RegExp]> = [
+      ['state bytes altered', (r) => ({...r, state: flip(r.state)}), /state does not match its hash/],
+      ['stateHash altered', (r) => ({...r, stateHash: flip(r.stateHash)}), /state does not match its hash/],
+      ['entryHash altered', (r) => ({...r, entryHash: flip(r.entryHash)}), /different entry/],
+      ['wrong version', (r) => ({...r, version: 2}), /version 2/],
+      ['seq beyond the head', (r, head) => ({...r, seq: head + 5}), /beyond the ledger head/],
+      ['seq not an integer', (r) => ({...r, seq: 1.5}), /seq is invalid/],
+      ['another projection name', (r) => ({...r, name: 'kernel.other'}), /wrong format or name/],
+      ['a field missing', ({state: _state, ...r}) => r, /malformed/],
+    ];
+    for (const [what, edit, why] of cases) {
+      test(what, async () => {
+        const ledger = await ledgerWith(25);
+        const p = statsProjection as Projection<unknown>;
+        await saveSnapshot(ledger, p, await manualFold(ledger, p, 20), 20);
+        await editSnapshot(ledger, p, (r) => edit(r, ledger.durableHead.seq));
+        const r = await rebuild(ledger, p);
+        assert.equal(r.source, 'genesis');
+        assert.match(r.discarded ?? '', why);
+        assert.equal(r.folded, 25);
+        assert.equal(r.stateHash, (await rebuild(ledger, p, {useSnapshot: false})).stateHash);
+        await ledger.close();
+      });
+    }
+
+    test('state replaced by undecodable bytes with a matching stateHash', async () => {
+      const ledger = await ledgerWith(10);
+      await saveSnapshot(ledger, tally, await manualFold(ledger, tally, 5), 5);
+      const junk = new Uint8Array(Buffer.from('{not json'));
+      await editSnapshot(ledger, tally, (r) => ({...r, state: junk, stateHash: new Uint8Array(0)}));
+      assert.match((await rebuild(ledger, tally)).discarded ?? '', /state does not match/);
+      const h = await hasher();
+      await editSnapshot(ledger, tally, (r) => ({...r, state: junk, stateHash: h.hash(junk)}));
+      const r = await rebuild(ledger, tally);
+      assert.match(r.discarded ?? '', /cannot be decoded/);
+      assert.equal(r.stateHash, (await rebuild(ledger, tally, {useSnapshot: false})).stateHash);
+      await put(ledger.store, snapshotKey(tally.name), Uint8Array.of(0xd9, 0x10, 0x41));
+      assert.match((await rebuild(ledger, tally)).discarded ?? '', /not msgpack/);
+      await put(ledger.store, snapshotKey(tally.name), packr.pack([1, 2, 3]));
+      assert.match((await rebuild(ledger, tally)).discarded ?? '', /wrong format/);
+      await ledger.close();
+    });
+
+    test('the ledger under the snapshot was rewritten (consistent chain): entryHash no longer matches', async () => {
+      const ledger = await ledgerWith(25);
+      await saveSnapshot(ledger, tally, await manualFold(ledger, tally, 20), 20);
+      const store = ledger.store;
+      await ledger.close();
+      await store.open();
+      await rechain(store, 12, (e) => (e.kind === 'note' ? {...e, body: {text: `${e.body.text}, rewritten`}} : e));
+      await store.close();
+      const reader = await openReader(store);
+      const r = await rebuild(reader, tally);
+      assert.equal(r.source, 'genesis');
+      assert.match(r.discarded ?? '', /different entry 20/);
+      const full = await rebuild(reader, tally, {useSnapshot: false});
+      assert.equal(r.stateHash, full.stateHash);
+      assert.deepEqual(r.state, await manualFold(reader, tally));
+      await reader.close();
+    });
+  });
+
+  test('saveSnapshot refuses read mode, seqs not yet durable, and malformed projections', async () => {
+    const ledger = await ledgerWith(5);
+    const store = ledger.store;
+    await assert.rejects(saveSnapshot(ledger, tally, tally.initial(), 6), RangeError);
+    await assert.rejects(saveSnapshot(ledger, tally, tally.initial(), -1), RangeError);
+    await assert.rejects(saveSnapshot(ledger, {...tally, name: 'has space'}, tally.initial(), 0), TypeError);
+    await assert.rejects(saveSnapshot(ledger, {...tally, version: -1}, tally.initial(), 0), TypeError);
+    await assert.rejects(rebuild(ledger, {...tally, name: ''}), TypeError);
+    await ledger.close();
+    const reader = await openReader(store);
+    await assert.rejects(saveSnapshot(reader, tally, await manualFold(reader, tally), 5), code('LEDGER_READ_ONLY'));
+    assert.equal(await reader.store.get(snapshotKey(tally.name)), undefined, 'nothing was written');
+    assert.equal((await rebuild(reader, tally)).folded, 5, 'rebuilding works read-only');
+    await reader.close();
+  });
+});
