@@ -15,6 +15,11 @@ export default class AuditVerify extends AstridCommand {
   static override flags = {
     bundle: Flags.string({description: 'verify this exported bundle instead of the home ledger', dependsOn: ['pubkey'], helpValue: '<file>'}),
     pubkey: Flags.string({description: 'trusted kernel public key for --bundle (hex, base64, PEM or a file)', dependsOn: ['bundle'], helpValue: '<key>'}),
+    'expect-head': Flags.string({
+      description: 'with --bundle: the head you expect (SEQ or SEQ:HASH, e.g. from the exporter); catches a bundle cut back to an earlier checkpoint',
+      dependsOn: ['bundle'],
+      helpValue: '<seq[:hash]>',
+    }),
   };
 
   async run(): Promise<VerifyReport> {
@@ -22,7 +27,7 @@ export default class AuditVerify extends AstridCommand {
     const bar = progressBar('verifying', this.interactive(), systemClock);
     const report =
       flags.bundle !== undefined && flags.pubkey !== undefined
-        ? await auditVerifyBundle(flags.bundle, flags.pubkey, (d) => bar.update(d, Math.max(d, 1)))
+        ? await auditVerifyBundle(flags.bundle, flags.pubkey, (d) => bar.update(d, Math.max(d, 1)), flags['expect-head'])
         : await auditVerify(this.home(flags.home), (d, t) => bar.update(d, t));
     bar.done();
     if (!this.jsonEnabled()) for (const l of verifyLines(report)) this.log(l);

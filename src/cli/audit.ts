@@ -103,10 +103,16 @@ export function readPublicKeyArg(arg: string): Uint8Array {
 }
 
 /** Verify an exported bundle with only a public key; opens nothing in the home. */
-export async function auditVerifyBundle(path: string, pubkey: string, onProgress?: (done: number) => void): Promise<VerifyReport> {
+export async function auditVerifyBundle(path: string, pubkey: string, onProgress?: (done: number) => void, expectHead?: string): Promise<VerifyReport> {
   const key = readPublicKeyArg(pubkey);
   if (!existsSync(path)) throw new AstridError('INPUT_INVALID', `no such file: ${path}`);
-  return verifyBundle(path, key, {hasher: await Blake3.create(), ...(onProgress ? {onProgress} : {})});
+  let eh: {seq: number; hash?: string} | undefined;
+  if (expectHead !== undefined) {
+    const m = /^(\d{1,15})(?::([0-9a-fA-F]{64}))?$/.exec(expectHead);
+    if (m === null) throw new AstridError('INPUT_INVALID', '--expect-head must be SEQ or SEQ:HASH (64 hex digits)');
+    eh = m[2] === undefined ? {seq: Number(m[1])} : {seq: Number(m[1]), hash: m[2]};
+  }
+  return verifyBundle(path, key, {hasher: await Blake3.create(), ...(onProgress ? {onProgress} : {}), ...(eh ? {expectHead: eh} : {})});
 }
 
 /** Export the ledger as a bundle (after writing a checkpoint at the head). */

@@ -121,7 +121,7 @@ const isSeq = (n: unknown): n is number => typeof n === 'number' && Number.isSaf
 export async function verifyBundle(
   path: string,
   trustedKey: Uint8Array,
-  options: {hasher?: Blake3; onProgress?: (n: number) => void} = {},
+  options: {hasher?: Blake3; onProgress?: (n: number) => void; expectHead?: {seq: number; hash?: string}} = {},
 ): Promise<VerifyReport> {
   const hasher = options.hasher ?? (await Blake3.create());
   const v = new ChainVerifier(hasher, trustedKey, 1000, true);
@@ -198,6 +198,14 @@ export async function verifyBundle(
   }
   if (!header) throw new AstridError('LEDGER_BUNDLE_INVALID', `${path} is empty or not a bundle`);
   if (!ended) v.external('BUNDLE_MALFORMED', lastSeq + 1, 'the bundle has no end line (cut short)');
+  const eh = options.expectHead;
+  if (eh !== undefined) {
+    const head = v.head;
+    if (head.seq !== eh.seq || (eh.hash !== undefined && head.hash !== eh.hash.toLowerCase())) {
+      // A bundle cut back to an earlier checkpoint verifies on its own; only the expected head exposes it.
+      v.external('BUNDLE_HEAD_MISMATCH', Math.min(head.seq, eh.seq) + 1, `the bundle ends at #${head.seq} ${head.hash.slice(0, 16)}…, expected #${eh.seq}${eh.hash ? ` ${eh.hash.slice(0, 16)}…` : ''}`);
+    }
+  }
   options.onProgress?.(v.count);
   return v.finish();
 }

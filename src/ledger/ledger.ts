@@ -266,8 +266,17 @@ export class Ledger {
       const signer = this.#signer as CheckpointSigner;
       await this.store.batch([{type: 'put', key: fmtKey, value: new Uint8Array(Buffer.from(LEDGER_FORMAT, 'utf8'))}], {sync: true});
       this.#kernelKey = signer.publicKey;
-      await this.append({kind: 'genesis', body: {format: ENTRY_FORMAT_VERSION, kernelKey: signer.publicKey}});
+      const genesis = this.append({kind: 'genesis', body: {format: ENTRY_FORMAT_VERSION, kernelKey: signer.publicKey}});
+      // Genesis and its signed checkpoint land in one atomic batch: every ledger carries at
+      // least one checkpoint, so a ledger with none was stripped (CHECKPOINT_MISSING).
+      this.#pending.checkpoint = true;
+      await genesis;
     }
+  }
+
+  /** The checkpoint signer (the kernel key), when this ledger was opened with one. */
+  get signer(): CheckpointSigner | undefined {
+    return this.#signer;
   }
 
   /** The kernel public key named by the genesis entry (undefined for an empty or damaged ledger). */

@@ -8,7 +8,7 @@
  */
 import {Packr, Unpackr} from 'msgpackr';
 import {AstridError} from '../errors/index.js';
-import {bytesEqual, toHex, type Blake3Hex} from '../crypto/index.js';
+import {bytesEqual, concatBytes, toHex, u64be, verifyStrict, type Blake3Hex} from '../crypto/index.js';
 import {isId} from './ids.js';
 import {snapshotKey} from './keys.js';
 import type {Ledger, StoredEntry} from './ledger.js';
@@ -43,13 +43,21 @@ const packr = new Packr({useRecords: false, moreTypes: false, variableMapSize: t
 const unpackr = new Unpackr({useRecords: false, mapsAsObjects: true, int64AsType: 'number'});
 
 interface SnapshotRecord {
-  v: 1;
+  v: 2;
   name: string;
   version: number;
   seq: number;
   entryHash: Uint8Array;
   stateHash: Uint8Array;
   state: Uint8Array;
+  /** Kernel-key signature over snapshotMessage(): a snapshot is trusted only if the kernel made it. */
+  sig: Uint8Array;
+}
+
+const SNAPSHOT_DOMAIN = new Uint8Array(Buffer.from('astrid.snapshot.v2\u0000', 'utf8'));
+
+function snapshotMessage(name: string, version: number, seq: number, entryHash: Uint8Array, stateHash: Uint8Array): Uint8Array {
+  return concatBytes(SNAPSHOT_DOMAIN, new Uint8Array(Buffer.from(name, 'utf8')), Uint8Array.of(0), u64be(version), u64be(seq), entryHash, stateHash);
 }
 
 function checkProjection<S>(p: Projection<S>): void {
@@ -73,11 +81,15 @@ async function loadSnapshot<S>(ledger: Ledger, p: Projection<S>): Promise<{state
   }
   if (typeof r !== 'object' || r === null) return {discarded: 'snapshot record is not a map'};
   const s = r as Partial<SnapshotRecord>;
-  if (s.v !== 1 || s.name !== p.name) return {discarded: 'snapshot record has the wrong format or name'};
+  if (s.v !== 2 || s.name !== p.name) return {discarded: 'snapshot record has the wrong format or name'};
   if (s.version !== p.version) return {discarded: `snapshot is for version ${String(s.version)}, projection is ${p.version}`};
   if (typeof s.seq !== 'number' || !Number.isSafeInteger(s.seq) || s.seq < 0) return {discarded: 'snapshot seq is invalid'};
-  if (!(s.entryHash instanceof Uint8Array) || !(s.stateHash instanceof Uint8Array) || !(s.state instanceof Uint8Array)) {
+  if (!(s.entryHash instanceof Uint8Array) || !(s.stateHash instanceof Uint8Array) || !(s.state instanceof Uint8Array) || !(s.sig instanceof Uint8Array)) {
     return {discarded: 'snapshot fields are malformed'};
+  }
+  const key = ledger.signer?.publicKey ?? ledger.kernelKey;
+  if (key === undefined || !verifyStrict(key, snapshotMessage(p.name, s.version, s.seq, s.entryHash, s.stateHash), s.sig)) {
+    return {discarded: 'snapshot is not signed by the kernel key'};
   }
   if (s.seq > ledger.durableHead.seq) return {discarded: `snapshot claims seq ${s.seq} beyond the ledger head ${ledger.durableHead.seq}`};
   if (!bytesEqual(ledger.hasher.hash(s.state), s.stateHash)) return {discarded: 'snapshot state does not match its hash'};
@@ -131,12 +143,15 @@ export async function rebuild<S>(ledger: Ledger, p: Projection<S>, options: {use
 export async function saveSnapshot<S>(ledger: Ledger, p: Projection<S>, state: S, seq: number): Promise<Blake3Hex> {
   checkProjection(p);
   if (ledger.mode !== 'write') throw new AstridError('LEDGER_READ_ONLY', 'cannot write a snapshot to a read-only ledger');
+  const signer = ledger.signer;
+  if (signer === undefined) throw new AstridError('LEDGER_READ_ONLY', 'cannot sign a snapshot without the kernel key');
   if (!Number.isSafeInteger(seq) || seq < 0 || seq > ledger.durableHead.seq) throw new RangeError('seq must be durable');
   const entryHash = seq === 0 ? new Uint8Array(32) : (await ledger.read(seq))?.hash;
   if (entryHash === undefined) throw new RangeError(`no entry at seq ${seq}`);
   const bytes = p.encode(state);
   const stateHash = ledger.hasher.hash(bytes);
-  const rec: SnapshotRecord = {v: 1, name: p.name, version: p.version, seq, entryHash, stateHash, state: bytes};
+  const sig = signer.sign(snapshotMessage(p.name, p.version, seq, entryHash, stateHash));
+  const rec: SnapshotRecord = {v: 2, name: p.name, version: p.version, seq, entryHash, stateHash, state: bytes, sig};
   await ledger.store.batch([{type: 'put', key: snapshotKey(p.name), value: packr.pack(rec)}], {sync: true});
   return toHex(stateHash) as Blake3Hex;
 }

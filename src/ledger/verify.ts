@@ -33,6 +33,8 @@ export const VERIFY_ISSUE_CODES = [
   'CHECKPOINT_UNSIGNED',
   'CHECKPOINT_UNDECODABLE',
   'TAIL_UNCHECKPOINTED',
+  'CHECKPOINT_MISSING',
+  'BUNDLE_HEAD_MISMATCH',
   'NO_TRUSTED_KEY',
   'MORE_ISSUES',
   'BUNDLE_MALFORMED',
@@ -229,6 +231,11 @@ export class ChainVerifier {
     }
   }
 
+  /** The last entry position fed and its stored hash (hex). */
+  get head(): {seq: number; hash: string} {
+    return {seq: this.#headSeq, hash: toHex(this.#headHash)};
+  }
+
   /** Entries fed so far. */
   get count(): number {
     return this.#count;
@@ -244,7 +251,11 @@ export class ChainVerifier {
       );
     }
     // Valid checkpoints whose seq was never met inside the range (holes) are covered by ENTRY_MISSING/TRUNCATED.
-    if (this.#headSeq > this.#lastSignedSeq && this.#trusted !== undefined) {
+    if (this.#count > 0 && this.#lastSignedSeq === 0 && this.#trusted !== undefined) {
+      // Genesis is always checkpointed in the same batch that writes it (ledger.ts), so a
+      // ledger without any valid checkpoint has had its signatures stripped or forged.
+      this.#issue('CHECKPOINT_MISSING', 1, 'error', 'no valid signed checkpoint at all: every ledger is signed from genesis on, so checkpoints were removed or replaced');
+    } else if (this.#headSeq > this.#lastSignedSeq && this.#trusted !== undefined) {
       this.#issue(
         'TAIL_UNCHECKPOINTED',
         this.#lastSignedSeq + 1,
