@@ -5,7 +5,7 @@ import {statSync, existsSync, readFileSync} from 'node:fs';
 import {join, resolve} from 'node:path';
 import {AstridError} from '../errors/index.js';
 import {rebuild} from '../ledger/index.js';
-import {installedProjection, parseManifest, inspectWasm, type InstalledCapsule} from '../sandbox/index.js';
+import {installedProjection, parseManifest, inspectWasm, buildCapsule, scaffoldCapsule, type InstalledCapsule, type BuildResult, type BuildProgress} from '../sandbox/index.js';
 import {openCapsuleStore, openKernelState, runSession, parseBudgetFlag, type KernelState, type RunResult} from '../kernel/index.js';
 
 async function withKernel<T>(home: string, mode: 'read' | 'write', f: (k: KernelState) => Promise<T>): Promise<T> {
@@ -106,4 +106,16 @@ export async function runCapsule(home: string, f: RunFlags): Promise<RunResult> 
       ...(f.topic === undefined ? {} : {topic: f.topic}),
     }),
   );
+}
+
+/** Scaffold a new capsule directory `<parent>/<name>`. */
+export async function capsuleNew(parent: string, name: string): Promise<{dir: string}> {
+  return scaffoldCapsule(resolve(parent), name);
+}
+
+/** Compile a capsule directory and write its module and pinned hash. */
+export async function capsuleBuild(dir: string, onProgress?: (p: BuildProgress) => void): Promise<BuildResult> {
+  const d = resolve(dir);
+  if (!existsSync(d) || !statSync(d).isDirectory()) throw new AstridError('INPUT_INVALID', `${dir} is not a capsule directory`);
+  return buildCapsule(d, onProgress ? {onProgress} : {});
 }

@@ -11,5 +11,6 @@ export {ENTRY_KINDS} from '../ledger/index.js';
 export {systemClock} from '../kernel/index.js';
 export type {VerifyReport, ExportResult} from '../ledger/index.js';
 export type {BootReport} from '../kernel/index.js';
-export {capsuleInstall, capsuleList, capsuleInspect, capsuleRemove, runCapsule, type CapsuleView, type CapsuleDetail, type RunFlags} from './capsule.js';
+export {capsuleInstall, capsuleList, capsuleInspect, capsuleRemove, capsuleNew, capsuleBuild, runCapsule, type CapsuleView, type CapsuleDetail, type RunFlags} from './capsule.js';
 export type {RunResult} from '../kernel/index.js';
+export type {BuildResult} from '../sandbox/index.js';

@@ -89,13 +89,10 @@ type Asc = typeof AscModule;
 let ascLoading: Promise<Asc> | undefined;
 
 function loadCompiler(): Promise<Asc> {
-  ascLoading ??= import('assemblyscript/asc').then(
-    (m) => m,
-    (e: unknown) => {
-      ascLoading = undefined;
-      throw failed('the AssemblyScript compiler (npm package "assemblyscript") is not installed', {}, e);
-    },
-  );
+  ascLoading ??= import('assemblyscript/asc').catch((e: unknown) => {
+    ascLoading = undefined;
+    throw failed('the AssemblyScript compiler (npm package "assemblyscript") is not installed', {}, e);
+  });
   return ascLoading;
 }
 
@@ -172,6 +169,15 @@ async function compile(dir: string, sdkDir: string): Promise<Compiled> {
   return {wasm, warnings: text};
 }
 
+const sameTypes = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** What to use instead of an import AssemblyScript's standard library made. */
+function importHint(module: string, name: string): string {
+  if (module === 'env' && name.startsWith('Date')) return ' (use clockNow() from astrid-sdk)';
+  if (module === 'env' || module === 'wasi_snapshot_preview1') return ' (console, process and Date are not available: use log() and the services in astrid-sdk)';
+  return '';
+}
+
 /** Problems that would make install refuse the module, in words a capsule author can act on. */
 function abiProblems(wasm: Uint8Array, budgetPages: number): string[] {
   const problems: string[] = [];
@@ -179,10 +185,9 @@ function abiProblems(wasm: Uint8Array, budgetPages: number): string[] {
   for (const imp of info.imports) {
     const want = imp.module === ABI_MODULE ? ABI_IMPORTS[imp.name] : undefined;
     const got = imp.typeIndex === undefined ? undefined : info.types[imp.typeIndex];
-    const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
-    if (imp.kind !== 'func' || want === undefined || got === undefined || !same(want.params, got.params) || !same(want.results, got.results)) {
-      const hint = imp.module === 'env' && imp.name.startsWith('Date') ? ' (use clockNow() from astrid-sdk)' : imp.module === 'wasi_snapshot_preview1' || imp.module === 'env' ? ' (console, process and Date are not available; use log() and the services in astrid-sdk)' : '';
-      problems.push(`imports ${imp.module}.${imp.name} (${imp.kind}): capsules may import only ${ABI_MODULE}.{${Object.keys(ABI_IMPORTS).join(',')}}${hint}`);
+    if (imp.kind !== 'func' || want === undefined || got === undefined || !sameTypes(want.params, got.params) || !sameTypes(want.results, got.results)) {
+      const allowed = `${ABI_MODULE}.{${Object.keys(ABI_IMPORTS).join(',')}}`;
+      problems.push(`imports ${imp.module}.${imp.name} (${imp.kind}): capsules may import only ${allowed}${importHint(imp.module, imp.name)}`);
     }
   }
   if (info.start !== undefined) problems.push('has a start function (top-level code must run in astrid_init)');

@@ -13,3 +13,5 @@ export {CapsuleStore, checkPackage, installedProjection, STORE_DIR, type Install
 export {performFsWrite} from './services.js';
 export {pack, unpackUntrusted} from './msgpack.js';
 export {instrument, METER_VERSION, type InstrumentResult, type InstrumentStats} from './meter.js';
+export {buildCapsule, type BuildResult, type BuildProgress, type BuildOptions} from './build.js';
+export {scaffoldCapsule} from './scaffold.js';

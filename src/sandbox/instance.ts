@@ -355,7 +355,11 @@ export class CapsuleInstance {
       return this.#err('INTERNAL');
     }
     if (!r.ok) {
-      if (r.denial) this.#deny(r.denial, `${m.op}`);
+      if (r.denial) {
+        const a = asMap(m.args, [], ['path', 'ns', 'key', 'offset', 'len', 'value', 'prefix', 'limit', 'n']);
+        const target = typeof a?.path === 'string' ? a.path : typeof a?.ns === 'string' ? a.ns : '';
+        this.#deny(r.denial, `${m.op}:${target}`);
+      }
       this.#record(m.op, bytes, ABI_ERRORS[r.error]);
       return this.#err(r.error);
     }

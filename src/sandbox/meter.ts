@@ -32,7 +32,10 @@ import {inspectWasm} from './wasm-inspect.js';
 import type {WasmInfo} from './wasm-inspect.js';
 import type binaryen from 'binaryen';
 
-/** Version of the instrumentation; part of the instrumented-module cache key. */
+/**
+ * Version of the instrumentation, part of the instrumented-module cache key. Bump it when the
+ * instrumentation changes or when the pinned binaryen version changes (it decides the IR, hence the costs).
+ */
 export const METER_VERSION = 1;
 /** Import module of the runtime hooks. */
 export const RT_MODULE = 'astrid_rt';
@@ -52,7 +55,7 @@ export interface InstrumentStats {
   readonly functions: number;
   /** Loops instrumented. */
   readonly loops: number;
-  /** Time spent instrumenting, in milliseconds (excludes loading binaryen). */
+  /** Wall time spent instrumenting, in milliseconds (excludes loading binaryen; includes yields to the event loop). */
   readonly ms: number;
 }
 export interface InstrumentResult {
@@ -98,51 +101,29 @@ interface Toolkit {
 /**
  * Child operands of every expression kind we know, by binaryen wrapper class. An expression
  * kind missing here (GC, strings, table.fill/copy/init, ...) refuses the module: its operands
- * could hide a loop we would not meter.
+ * could hide a loop we would not meter. `memory.grow` is absent on purpose: each one is
+ * replaced by a call before the walk reaches it, so meeting one means we missed a rewrite.
  */
 const SHAPES: ReadonlyArray<readonly [kind: string, fields: readonly string[], list?: readonly [plural: string, singular: string]]> = [
   ['Nop', []], ['LocalGet', []], ['GlobalGet', []], ['Const', []], ['MemorySize', []], ['Unreachable', []],
   ['Pop', []], ['RefNull', []], ['RefFunc', []], ['DataDrop', []], ['Rethrow', []], ['AtomicFence', []], ['TableSize', []],
-  ['Block', [], ['Children', 'Child']],
-  ['If', ['Condition', 'IfTrue', 'IfFalse']],
-  ['Break', ['Condition', 'Value']],
-  ['Switch', ['Condition', 'Value']],
-  ['Call', [], ['Operands', 'Operand']],
-  ['CallIndirect', ['Target'], ['Operands', 'Operand']],
-  ['LocalSet', ['Value']],
-  ['GlobalSet', ['Value']],
-  ['Load', ['Ptr']],
-  ['Store', ['Ptr', 'Value']],
-  ['Unary', ['Value']],
-  ['Binary', ['Left', 'Right']],
-  ['Select', ['IfTrue', 'IfFalse', 'Condition']],
-  ['Drop', ['Value']],
-  ['Return', ['Value']],
-  ['MemoryGrow', ['Delta']],
-  ['AtomicRMW', ['Ptr', 'Value']],
-  ['AtomicCmpxchg', ['Ptr', 'Expected', 'Replacement']],
-  ['AtomicWait', ['Ptr', 'Expected', 'Timeout']],
-  ['AtomicNotify', ['Ptr', 'NotifyCount']],
-  ['SIMDExtract', ['Vec']],
-  ['SIMDReplace', ['Vec', 'Value']],
-  ['SIMDShuffle', ['Left', 'Right']],
-  ['SIMDTernary', ['A', 'B', 'C']],
-  ['SIMDShift', ['Vec', 'Shift']],
-  ['SIMDLoad', ['Ptr']],
+  ['Block', [], ['Children', 'Child']], ['If', ['Condition', 'IfTrue', 'IfFalse']],
+  ['Break', ['Condition', 'Value']], ['Switch', ['Condition', 'Value']],
+  ['Call', [], ['Operands', 'Operand']], ['CallIndirect', ['Target'], ['Operands', 'Operand']],
+  ['LocalSet', ['Value']], ['GlobalSet', ['Value']], ['Load', ['Ptr']], ['Store', ['Ptr', 'Value']],
+  ['Unary', ['Value']], ['Binary', ['Left', 'Right']], ['Select', ['IfTrue', 'IfFalse', 'Condition']],
+  ['Drop', ['Value']], ['Return', ['Value']],
+  ['AtomicRMW', ['Ptr', 'Value']], ['AtomicCmpxchg', ['Ptr', 'Expected', 'Replacement']],
+  ['AtomicWait', ['Ptr', 'Expected', 'Timeout']], ['AtomicNotify', ['Ptr', 'NotifyCount']],
+  ['SIMDExtract', ['Vec']], ['SIMDReplace', ['Vec', 'Value']], ['SIMDShuffle', ['Left', 'Right']],
+  ['SIMDTernary', ['A', 'B', 'C']], ['SIMDShift', ['Vec', 'Shift']], ['SIMDLoad', ['Ptr']],
   ['SIMDLoadStoreLane', ['Ptr', 'Vec']],
-  ['MemoryInit', ['Dest', 'Offset', 'Size']],
-  ['MemoryCopy', ['Dest', 'Source', 'Size']],
+  ['MemoryInit', ['Dest', 'Offset', 'Size']], ['MemoryCopy', ['Dest', 'Source', 'Size']],
   ['MemoryFill', ['Dest', 'Value', 'Size']],
-  ['RefIsNull', ['Value']],
-  ['RefEq', ['Left', 'Right']],
-  ['RefAs', ['Value']],
-  ['TableGet', ['Index']],
-  ['TableSet', ['Index', 'Value']],
-  ['TableGrow', ['Value', 'Delta']],
-  ['Try', ['Body'], ['CatchBodies', 'CatchBody']],
-  ['Throw', [], ['Operands', 'Operand']],
-  ['TupleMake', [], ['Operands', 'Operand']],
-  ['TupleExtract', ['Tuple']],
+  ['RefIsNull', ['Value']], ['RefEq', ['Left', 'Right']], ['RefAs', ['Value']],
+  ['TableGet', ['Index']], ['TableSet', ['Index', 'Value']], ['TableGrow', ['Value', 'Delta']],
+  ['Try', ['Body'], ['CatchBodies', 'CatchBody']], ['Throw', [], ['Operands', 'Operand']],
+  ['TupleMake', [], ['Operands', 'Operand']], ['TupleExtract', ['Tuple']],
 ];
 /** Operands charged dynamically: kind -> [operand, right shift]. */
 const BULK: ReadonlyMap<string, readonly [string, number]> = new Map([
@@ -386,6 +367,8 @@ function precheck(info: WasmInfo): void {
   if (!info.exports.some((e) => e.kind === 'memory')) throw invalid('the memory must be exported');
   if (info.imports.some((i) => i.module === RT_MODULE)) throw invalid(`the module imports from the reserved module ${RT_MODULE}`);
   if (info.exports.some((e) => e.name === FUEL_EXPORT)) throw invalid(`the module exports the reserved name ${FUEL_EXPORT}`);
+  // the fuel starts at 0, so a start function would trap at instantiation (and the ABI denies it)
+  if (info.start !== undefined) throw invalid('the module has a start function');
 }
 
 /** Check the emitted module against the original: same imports plus ours, same exports plus the fuel. */
@@ -408,7 +391,7 @@ function postcheck(before: WasmInfo, after: WasmInfo): void {
     memAfter.max === memBefore.max &&
     exportsBefore.size === exportsAfter.size &&
     [...exportsBefore].every((k) => exportsAfter.has(k)) &&
-    after.start === before.start;
+    after.start === undefined;
   if (!ok) throw invalid('instrumentation post-condition failed: imports, exports or memory changed unexpectedly');
 }
 
@@ -440,11 +423,12 @@ export async function instrument(
     throw invalid('binaryen cannot read the module', e);
   }
   try {
+    m.setFeatures(features(b)); // a target_features section may have added some: validate and write with ours
     const fuel = freshName((n) => m.getGlobal(n) !== 0, 'astrid$fuel');
     m.addGlobal(fuel, b.i64, true, (m.i64.const as unknown as I64Const)(0n));
     m.addGlobalExport(fuel, FUEL_EXPORT);
     const grow = freshName((n) => m.getFunction(n) !== 0, 'astrid$grow');
-    // Imports are listed before definitions; collect the defined functions first.
+    // the functions to meter: defined ones (imported ones have a module name), before we add our import
     const defined: number[] = [];
     for (let i = 0, n = m.getNumFunctions(); i < n; i++) {
       const f = m.getFunctionByIndex(i);

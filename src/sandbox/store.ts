@@ -11,7 +11,7 @@ import {join} from 'node:path';
 import {AstridError} from '../errors/index.js';
 import type {Blake3} from '../crypto/index.js';
 import { ensurePrivateDir} from '../crypto/index.js';
-import type {Ledger, Projection, StoredEntry} from '../ledger/index.js';
+import {rebuild, type Ledger, type Projection, type StoredEntry} from '../ledger/index.js';
 import {parseManifest, MANIFEST_FILE, MAX_MANIFEST_BYTES, type Manifest} from './manifest.js';
 import {validateCapsuleModule} from './validate.js';
 import type {LoadedCapsule} from './instance.js';
@@ -155,12 +155,17 @@ export class CapsuleStore {
     const hash = pkg.manifest.module.hash;
     const {modules} = this.#dirs();
     const modPath = join(modules, `${hash}.wasm`);
-    if (!existsSync(modPath)) atomicWrite(modPath, pkg.module);
+    // a stored original that was altered is replaced by the checked one (load would refuse it)
+    if (!existsSync(modPath) || hasher.hex(readBounded(modPath, MAX_MODULE_BYTES, 'module')) !== hash) atomicWrite(modPath, pkg.module);
     const instPath = this.#instrumentedPath(hash);
     let instrumented: Uint8Array | undefined;
-    if (existsSync(instPath)) {
+    // The cache is reused only when it is byte-for-byte what an installed capsule with this
+    // module recorded; anything else (swapped on disk, or no record to check it against) is
+    // re-instrumented, so a tampered cache is never recorded as this module's code.
+    const recorded = [...(await rebuild(ledger, installedProjection)).state.values()].find((c) => c.hash === hash)?.instrumentedHash;
+    if (recorded !== undefined && existsSync(instPath)) {
       const cached = readBounded(instPath, MAX_MODULE_BYTES * 4, 'instrumented module');
-      if (WebAssembly.validate(cached as Uint8Array<ArrayBuffer>)) instrumented = cached;
+      if (hasher.hex(cached) === recorded) instrumented = cached;
     }
     if (instrumented === undefined) {
       onProgress?.('instrumenting', 0, 1);
