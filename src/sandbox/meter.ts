@@ -28,6 +28,7 @@
  * binaryen.js takes ~1.4 s to load: it is imported on first use only, once per process.
  */
 import {AstridError} from '../errors/index.js';
+import {FUEL_EXPORT, RT_MODULE} from './abi.js';
 import {inspectWasm} from './wasm-inspect.js';
 import type {WasmInfo} from './wasm-inspect.js';
 import type binaryen from 'binaryen';
@@ -37,10 +38,8 @@ import type binaryen from 'binaryen';
  * instrumentation changes or when the pinned binaryen version changes (it decides the IR, hence the costs).
  */
 export const METER_VERSION = 1;
-/** Import module of the runtime hooks. */
-export const RT_MODULE = 'astrid_rt';
-/** Exported mutable i64 global holding the remaining fuel. */
-export const FUEL_EXPORT = 'astrid_fuel';
+/** `astrid_rt` (import module of the runtime hooks) and `astrid_fuel` (the exported i64 fuel global), defined with the ABI. */
+export {RT_MODULE, FUEL_EXPORT};
 /** `astrid_rt.memory`: the imported memory that replaces the module's own. */
 export const RT_MEMORY = 'memory';
 /** `astrid_rt.grow(delta: i32) -> i32`: old size in pages, or -1 when refused. */
