@@ -36,17 +36,106 @@ const unpackr = new Unpackr({useRecords: false, mapsAsObjects: true, int64AsType
 
 /** Encode an entry. The caller guarantees the entry is valid (the Ledger validates first). */
 export function encodeEntry(e: LedgerEntry): Uint8Array {
-  return packr.pack({
-    v: e.v,
-    seq: e.seq,
-    prev: e.prev,
-    time: e.time,
-    session: e.session,
-    principal: e.principal,
-    actor: e.actor,
-    kind: e.kind,
-    body: e.body,
-  });
+  return encodeWithPrev(e).subarray(BLAKE3_LEN);
+}
+
+// Field-name headers, precomputed: fixstr of each key.
+const KEY = (k: string): Uint8Array => new Uint8Array(Buffer.from([0xa0 | k.length, ...Buffer.from(k, 'latin1')]));
+const K_V = KEY('v');
+const K_SEQ = KEY('seq');
+const K_PREV = KEY('prev');
+const K_TIME = KEY('time');
+const K_SESSION = KEY('session');
+const K_PRINCIPAL = KEY('principal');
+const K_ACTOR = KEY('actor');
+const K_KIND = KEY('kind');
+const K_BODY = KEY('body');
+
+/**
+ * Encode an entry into a fresh buffer laid out as `prev (32 bytes) || entry bytes`: exactly
+ * the input of the chain hash, so it is hashed in one pass, after which the caller can
+ * overwrite the first 32 bytes with the hash to get the stored value (hash || bytes) with no
+ * further copy. The envelope is written by hand (it is the hot path of every append); the
+ * body goes through msgpackr. The result is plain msgpack: a fixmap of the nine fields in
+ * order, unsigned integers in their smallest form, ids and kinds as str, prev as bin 8.
+ */
+export function encodeWithPrev(e: LedgerEntry): Uint8Array {
+  const body = packr.pack(e.body);
+  const session = e.session;
+  const principal = e.principal;
+  const actor = e.actor;
+  const kind = e.kind;
+  // Upper bound: fixed parts + ids (ASCII, <= 128 chars each: 2-byte header) + body.
+  const size = BLAKE3_LEN + 1 + K_V.length + 9 + K_SEQ.length + 9 + K_PREV.length + 2 + 32 + K_TIME.length + 9 +
+    K_SESSION.length + 2 + session.length + K_PRINCIPAL.length + 2 + principal.length + K_ACTOR.length + 2 + actor.length +
+    K_KIND.length + 2 + kind.length + K_BODY.length + body.length;
+  const out = new Uint8Array(size);
+  out.set(e.prev, 0);
+  let o = BLAKE3_LEN;
+  const raw = (b: Uint8Array): void => {
+    out.set(b, o);
+    o += b.length;
+  };
+  const uint = (n: number): void => {
+    if (n < 0x80) out[o++] = n;
+    else if (n < 0x100) {
+      out[o++] = 0xcc;
+      out[o++] = n;
+    } else if (n < 0x10000) {
+      out[o++] = 0xcd;
+      out[o++] = n >>> 8;
+      out[o++] = n & 0xff;
+    } else if (n < 0x1_0000_0000) {
+      out[o++] = 0xce;
+      out[o++] = n >>> 24;
+      out[o++] = (n >>> 16) & 0xff;
+      out[o++] = (n >>> 8) & 0xff;
+      out[o++] = n & 0xff;
+    } else {
+      const hi = Math.floor(n / 0x1_0000_0000);
+      const lo = n >>> 0;
+      out[o++] = 0xcf;
+      out[o++] = hi >>> 24;
+      out[o++] = (hi >>> 16) & 0xff;
+      out[o++] = (hi >>> 8) & 0xff;
+      out[o++] = hi & 0xff;
+      out[o++] = lo >>> 24;
+      out[o++] = (lo >>> 16) & 0xff;
+      out[o++] = (lo >>> 8) & 0xff;
+      out[o++] = lo & 0xff;
+    }
+  };
+  const str = (t: string): void => {
+    // ids and kinds are ASCII (validated by the ledger), so length in chars = bytes
+    if (t.length < 32) out[o++] = 0xa0 | t.length;
+    else {
+      out[o++] = 0xd9;
+      out[o++] = t.length;
+    }
+    for (let i = 0; i < t.length; i++) out[o++] = t.charCodeAt(i);
+  };
+  out[o++] = 0x89;
+  raw(K_V);
+  uint(e.v);
+  raw(K_SEQ);
+  uint(e.seq);
+  raw(K_PREV);
+  out[o++] = 0xc4;
+  out[o++] = BLAKE3_LEN;
+  raw(e.prev);
+  raw(K_TIME);
+  uint(e.time);
+  raw(K_SESSION);
+  str(session);
+  raw(K_PRINCIPAL);
+  str(principal);
+  raw(K_ACTOR);
+  str(actor);
+  raw(K_KIND);
+  str(kind);
+  raw(K_BODY);
+  raw(body);
+  return out.subarray(0, o);
 }
 
 const FIELDS = ['v', 'seq', 'prev', 'time', 'session', 'principal', 'actor', 'kind', 'body'] as const;

@@ -13,7 +13,7 @@
  */
 import {AstridError} from '../errors/index.js';
 import {Blake3, BLAKE3_LEN, toHex, bytesEqual, u64be, readU64be} from '../crypto/index.js';
-import {encodeEntry, decodeEntry, MAX_ENTRY_BYTES, type AnyEntry, type LedgerEntry} from './codec.js';
+import {encodeWithPrev, decodeEntry, MAX_ENTRY_BYTES, type AnyEntry, type LedgerEntry} from './codec.js';
 import {
   KERNEL_ACTOR,
   KERNEL_PRINCIPAL,
@@ -41,7 +41,7 @@ import {
   seqOfIndexKey,
   seqOfKey,
 } from './keys.js';
-import {decodeCheckpoint, encodeCheckpoint, signCheckpoint, type Checkpoint, type CheckpointSigner} from './checkpoint.js';
+import {checkCheckpoint, decodeCheckpoint, encodeCheckpoint, signCheckpoint, type Checkpoint, type CheckpointSigner} from './checkpoint.js';
 import type {BatchOp, LedgerStore} from './store.js';
 import {verifyStore, type VerifyOptions, type VerifyReport} from './verify.js';
 
@@ -175,6 +175,8 @@ export class Ledger {
   #closed: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #pendingCount = 0;
+  /** Ids already validated (all three kinds share one grammar): skips the regex on the hot path. */
+  readonly #knownIds = new Set<string>();
 
   private constructor(o: LedgerOptions, hasher: Blake3) {
     this.store = o.store;
@@ -236,8 +238,17 @@ export class Ledger {
         this.#head = {seq, hash: split.hash, time: dec.entry.time};
       }
     }
-    for await (const [k] of this.store.iterate({...prefixRange(P_CHECKPOINT), reverse: true, limit: 1})) {
+    let lastCheckpoint: Checkpoint | string | undefined;
+    for await (const [k, v] of this.store.iterate({...prefixRange(P_CHECKPOINT), reverse: true, limit: 1})) {
       this.#lastCheckpointSeq = seqOfKey(k, P_CHECKPOINT) ?? 0;
+      lastCheckpoint = decodeCheckpoint(v);
+    }
+    if (this.#corrupt === undefined && this.#head.seq > 0 && this.#mode === 'write' && this.#signer !== undefined) {
+      // Before writing (and so signing) anything more, the newest checkpoint must be ours and
+      // must state the hash the entry at its seq has now. Otherwise a rewritten or stripped
+      // history would be signed over at the next checkpoint.
+      const why = await this.#checkLastCheckpoint(lastCheckpoint);
+      if (why !== undefined) this.#corrupt = `${why}; run "astrid audit verify"`;
     }
     if (this.#corrupt === undefined && this.#lastCheckpointSeq > this.#head.seq) {
       // A checkpoint is written in the same batch as the entries it covers, so this is never
@@ -272,6 +283,18 @@ export class Ledger {
       this.#pending.checkpoint = true;
       await genesis;
     }
+  }
+
+  async #checkLastCheckpoint(c: Checkpoint | string | undefined): Promise<string | undefined> {
+    if (c === undefined) return 'the ledger has entries but no signed checkpoint (stripped?)';
+    if (typeof c === 'string') return `the newest checkpoint is malformed (${c})`;
+    const signer = this.#signer as CheckpointSigner;
+    if (checkCheckpoint(c, signer.publicKey) !== 'valid') return 'the newest checkpoint is not validly signed by this kernel key';
+    if (c.seq > this.#head.seq) return undefined; // truncation: reported above
+    const v = await this.store.get(entryKey(c.seq));
+    const split = v === undefined ? undefined : splitStoredValue(v);
+    if (split === undefined || !bytesEqual(split.hash, c.hash)) return `entry ${c.seq} differs from its signed checkpoint (rewritten)`;
+    return undefined;
   }
 
   /** The checkpoint signer (the kernel key), when this ledger was opened with one. */
@@ -357,9 +380,14 @@ export class Ledger {
     let principal: PrincipalId;
     let actor: ActorId;
     try {
-      session = input.session === undefined ? KERNEL_SESSION : parseSessionId(input.session);
-      principal = input.principal === undefined ? KERNEL_PRINCIPAL : parsePrincipalId(input.principal);
-      actor = input.actor === undefined ? KERNEL_ACTOR : parseActorId(input.actor);
+      const s = input.session;
+      const p = input.principal;
+      const a = input.actor;
+      session = s === undefined ? KERNEL_SESSION : this.#knownIds.has(s) ? (s as SessionId) : parseSessionId(s);
+      principal = p === undefined ? KERNEL_PRINCIPAL : this.#knownIds.has(p) ? (p as PrincipalId) : parsePrincipalId(p);
+      actor = a === undefined ? KERNEL_ACTOR : this.#knownIds.has(a) ? (a as ActorId) : parseActorId(a);
+      if (this.#knownIds.size > 4096) this.#knownIds.clear();
+      this.#knownIds.add(session).add(principal).add(actor);
     } catch (cause) {
       throw new AstridError('LEDGER_ENTRY_INVALID', (cause as Error).message, {cause});
     }
@@ -381,14 +409,13 @@ export class Ledger {
       kind: kind as K,
       body,
     };
-    const encoded = encodeEntry(entry);
-    if (encoded.length > MAX_ENTRY_BYTES) {
-      throw new AstridError('LEDGER_ENTRY_TOO_LARGE', `entry of ${encoded.length} bytes exceeds ${MAX_ENTRY_BYTES}`);
+    const buf = encodeWithPrev(entry); // prev || entry bytes: the chain hash input, in one buffer
+    if (buf.length - BLAKE3_LEN > MAX_ENTRY_BYTES) {
+      throw new AstridError('LEDGER_ENTRY_TOO_LARGE', `entry of ${buf.length - BLAKE3_LEN} bytes exceeds ${MAX_ENTRY_BYTES}`);
     }
-    const hash = this.#hasher.hash(this.#head.hash, encoded);
-    const value = new Uint8Array(BLAKE3_LEN + encoded.length);
-    value.set(hash, 0);
-    value.set(encoded, BLAKE3_LEN);
+    const hash = this.#hasher.hash(buf);
+    buf.set(hash, 0); // now hash || entry bytes: the stored value
+    const value = buf;
     const b = this.#pending;
     b.ops.push({type: 'put', key: entryKey(seq), value});
     const sl = b.sessions.get(session);
