@@ -146,6 +146,12 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
           const p = s.payload as {path: string; data: Uint8Array};
           const done = performFsWrite({gate, capsule: loaded.name, principal, session}, p.path, p.data);
           const result = done.ok ? {ok: true, path: p.path, bytes: done.bytes} : {ok: false, path: p.path, code: done.code};
+          if (!done.ok && done.denial !== undefined) {
+            // refused when performed (e.g. a parent swapped for a symlink since the send): a denial like any other
+            const d = done.denial;
+            const body = {code: 'GATE_DENIED', layer: d.layer, rule: d.rule.slice(0, 256), resource: `fs.write:${p.path}`.slice(0, 1024), reason: d.reason.slice(0, 1024), capsule: loaded.name} as const;
+            await ledger.append({kind: 'gate.denied', body, ...who, actor: 'svc.fs'});
+          }
           await ledger.append({
             kind: 'service.result',
             body: {service: 'fs.write', cause: s.seq, ok: done.ok, code: done.ok ? '' : done.code, detail: done.ok ? `${done.bytes} bytes` : done.reason.slice(0, 4096)},

@@ -20,7 +20,7 @@ function templateManifest(name: string): Manifest {
     module: {file: `${name}.wasm`, hash: UNBUILT_HASH},
     topics: {handles: [parsePattern(`${name}.>`)], sends: [parsePattern(`${name}.reply`)]},
     resources: {fs_read: [], fs_write: [], net_http: [], kv: [], spawn: []},
-    budget: {fuel: 5_000_000, memory_pages: 128, wall_ms: DEFAULT_BUDGET.wall_ms},
+    budget: {...DEFAULT_BUDGET},
   };
 }
 
