@@ -311,7 +311,11 @@ function services(kv = new Map<string, Buffer>()): Services {
       const off = typeof a.offset === 'number' ? a.offset : 0;
       return {value: f.subarray(off, off + (typeof a.len === 'number' ? a.len : f.length))};
     },
-    'fs.list': (a) => (denied(`${String(a.path)}/`) ? {error: ABI_ERRORS.DENIED} : {value: [{name: 'a.txt', type: 'file'}]}),
+    'fs.list': (a) => {
+      if (denied(`${String(a.path)}/`)) return {error: ABI_ERRORS.DENIED};
+      if (a.path === '/srv/big') return {value: Array.from({length: 30_000}, (_, i) => ({name: `file-${i}.txt`, type: 'file'}))};
+      return {value: [{name: 'a.txt', type: 'file'}]};
+    },
     'fs.stat': (a) => (denied(a.path) ? {error: ABI_ERRORS.DENIED} : {value: {type: 'file', size: 11, mtime: 1_700_000_000_000}}),
   };
 }
@@ -331,6 +335,12 @@ describe('fs-tool and kv-notes under a fake host', () => {
     assert.equal(host.last('tool.fs.result').code, 'NOT_FOUND');
     host.deliver('tool.fs.list', {path: '/srv'});
     assert.deepEqual(host.last('tool.fs.result'), {ok: true, op: 'list', path: '/srv', data: [{name: 'a.txt', type: 'file'}], truncated: false});
+    host.deliver('tool.fs.list', {path: '/srv/big'});
+    const big = host.last('tool.fs.result');
+    assert.equal(big.truncated, true);
+    assert.ok(Array.isArray(big.data) && big.data.length > 1000 && big.data.length < 30_000);
+    assert.deepEqual(big.data[1], {name: 'file-1.txt', type: 'file'});
+    assert.ok((host.sent.at(-1)?.raw.length ?? 0) < 64 * 1024, 'the result fits one message');
     host.deliver('tool.fs.stat', {path: '/srv/a.txt'});
     assert.deepEqual(host.last('tool.fs.result').data, {type: 'file', size: 11, mtime: 1_700_000_000_000});
     for (const bad of [{}, {path: 7}, {path: '/srv/a.txt', offset: -1}]) {

@@ -12,7 +12,7 @@
  * one 64 KiB message, so reads return at most 48 KiB (ask again with `offset`) and long
  * listings are cut short with `truncated: true`.
  */
-import {Message, MsgValue, Reply, onMessage, send, fsRead, fsList, fsStat, errorName, log, LOG_WARN, INVALID} from "astrid-sdk";
+import {Message, MsgValue, Decoder, Reply, onMessage, send, fsRead, fsListRaw, fsStat, errorName, log, LOG_WARN, INVALID, INTERNAL} from "astrid-sdk";
 export {astrid_alloc, astrid_handle} from "astrid-sdk";
 
 const PREFIX = "tool.fs.";
@@ -58,22 +58,25 @@ function read(msg: Message, path: string): i32 {
 }
 
 function list(msg: Message, path: string): i32 {
-  const r = fsList(path);
-  if (!r.ok) return refuse(msg, "list", path, r.code);
+  // Read the reply entry by entry and stop once the result is full: a huge directory then
+  // costs no more fuel than a full result.
+  const r = fsListRaw(path);
+  if (r.code < 0) return refuse(msg, "list", path, r.code);
+  const d = new Decoder(r.bytes);
+  const n = d.readArrayHeader();
+  if (n < 0) return refuse(msg, "list", path, INTERNAL);
   const entries = MsgValue.newArray();
   let size = 0;
   let truncated = false;
-  if (r.value.isArray()) {
-    const items = r.value.asArray();
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i];
-      size += it.getString("name").length * 3 + 16;
-      if (size > MAX_LIST_BYTES) {
-        truncated = true;
-        break;
-      }
-      entries.push(it);
+  for (let i: i64 = 0; i < n; i++) {
+    const it = d.read();
+    if (it === null) return refuse(msg, "list", path, INTERNAL);
+    size += it.get("name").length + 24;
+    if (size > MAX_LIST_BYTES) {
+      truncated = true;
+      break;
     }
+    entries.push(it);
   }
   return answer(msg, base(true, "list", path).set("data", entries).setBool("truncated", truncated));
 }

@@ -36,14 +36,18 @@ export {
   MAX_CALLS_PER_ACTIVATION,
   MAX_LOG_BYTES,
 } from "./abi";
-export {Kind, MsgValue, Encoder, Decoder, encode, decode, MAX_DEPTH} from "./msgpack";
+export {Kind, MsgValue} from "./value";
+export {Encoder, encode} from "./encoder";
+export {Decoder, decode, MAX_DEPTH} from "./decoder";
 export {Message, parseMessage} from "./message";
 export {
   Reply,
+  RawReply,
   send,
   sendRaw,
   respond,
   call,
+  callRaw,
   clockNow,
   randomBytes,
   kvGet,
@@ -52,6 +56,7 @@ export {
   kvList,
   fsRead,
   fsList,
+  fsListRaw,
   fsStat,
   fsWrite,
   utf8,

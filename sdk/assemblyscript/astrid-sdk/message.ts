@@ -3,7 +3,8 @@
  * the kernel writes into guest memory before calling `astrid_handle` (docs/abi.md).
  * Parsed strictly: a missing or mistyped field refuses the whole message.
  */
-import {Decoder, Kind, MsgValue} from "./msgpack";
+import {Decoder} from "./decoder";
+import {Kind, MsgValue} from "./value";
 
 /** One message delivered to the capsule. */
 export class Message {
@@ -39,7 +40,7 @@ function absent(v: MsgValue): bool {
 
 /** Decode and check a delivered message; null (with `parseError`) when it does not conform. */
 export function parseMessage(ptr: usize, len: i32): Message | null {
-  const d = new Decoder(ptr, len);
+  const d = Decoder.fromMemory(ptr, len);
   const v = d.readAll();
   if (v === null) return refuse("not msgpack: " + d.error!);
   if (!v.isMap()) return refuse("not a map");

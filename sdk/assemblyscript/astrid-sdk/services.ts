@@ -4,7 +4,9 @@
  * docs/abi.md. Failures are the ABI's negative error codes, never traps.
  */
 import {host, INTERNAL, MAX_MESSAGE_BYTES, MAX_REPLY_BYTES, TOO_LARGE} from "./abi";
-import {Decoder, Encoder, MsgValue} from "./msgpack";
+import {Decoder} from "./decoder";
+import {Encoder} from "./encoder";
+import {MsgValue} from "./value";
 import {Message} from "./message";
 
 /** The outcome of a `call`: `code` 0 with a `value`, or a negative error code and nil. */
@@ -62,23 +64,37 @@ export function respond(msg: Message, topic: string, payload: MsgValue): i64 {
   return send(topic, payload, msg.corr);
 }
 
+/** The undecoded outcome of a `call`: `code` 0 with the reply's msgpack `bytes`, or a negative error and no bytes. */
+export class RawReply {
+  constructor(public code: i32, public bytes: Uint8Array) {}
+}
+
+/**
+ * A synchronous request `{op, args}`, with the reply left as msgpack bytes: for large replies
+ * (a long `fs.list`) that a capsule reads item by item with a `Decoder` and stops early.
+ */
+export function callRaw(op: string, args: MsgValue): RawReply {
+  const e = new Encoder(64);
+  e.writeMapHeader(2);
+  e.writeString("op").writeString(op);
+  e.writeString("args").writeValue(args);
+  if (e.length > MAX_MESSAGE_BYTES) return new RawReply(TOO_LARGE, new Uint8Array(0));
+  const n = host.call(e.dataStart, e.length);
+  if (n < 0) return new RawReply(n < <i64>i32.MIN_VALUE ? INTERNAL : <i32>n, new Uint8Array(0));
+  if (n > <i64>MAX_REPLY_BYTES) return new RawReply(TOO_LARGE, new Uint8Array(0));
+  const buf = new Uint8Array(<i32>n);
+  host.reply(buf.dataStart);
+  return new RawReply(0, buf);
+}
+
 /**
  * A synchronous request `{op, args}` to a local service. The reply is decoded; a reply that
  * is not valid msgpack is reported as INTERNAL (the kernel's fault, not the capsule's).
  */
 export function call(op: string, args: MsgValue): Reply {
-  const e = new Encoder(64);
-  e.writeMapHeader(2);
-  e.writeString("op").writeString(op);
-  e.writeString("args").writeValue(args);
-  if (e.length > MAX_MESSAGE_BYTES) return failed(TOO_LARGE);
-  const n = host.call(e.dataStart, e.length);
-  if (n < 0) return failed(n < <i64>i32.MIN_VALUE ? INTERNAL : <i32>n);
-  if (n > <i64>MAX_REPLY_BYTES) return failed(TOO_LARGE);
-  const buf = new Uint8Array(<i32>n);
-  host.reply(buf.dataStart);
-  const d = Decoder.of(buf);
-  const v = d.readAll();
+  const raw = callRaw(op, args);
+  if (raw.code < 0) return failed(raw.code);
+  const v = new Decoder(raw.bytes).readAll();
   if (v === null) return failed(INTERNAL);
   return new Reply(0, v);
 }
@@ -134,9 +150,17 @@ export function fsRead(path: string, offset: i64 = -1, len: i64 = -1): Reply {
   return call("fs.read", args);
 }
 
-/** `fs.list`: `[{name, type: "file"|"dir"|"other"}]` for the directory at `path`. */
+/**
+ * `fs.list`: `[{name, type: "file"|"dir"|"other"}]` for the directory at `path`. A large
+ * directory gives a large reply (up to 1 MiB): see `fsListRaw` to read only part of it.
+ */
 export function fsList(path: string): Reply {
   return call("fs.list", MsgValue.newMap().setString("path", path));
+}
+
+/** `fs.list` with the reply undecoded: `Decoder.readArrayHeader()`, then `read()` each entry. */
+export function fsListRaw(path: string): RawReply {
+  return callRaw("fs.list", MsgValue.newMap().setString("path", path));
 }
 
 /** `fs.stat`: `{type, size, mtime}` for `path`. */
