@@ -10,8 +10,8 @@ export default class Run extends AstridCommand {
     'Exits 1 when the capsule trapped, ran out of budget or failed.';
   static override examples = [
     '<%= config.bin %> run echo --topic echo.hello --input \'{"text":"hi"}\'',
-    '<%= config.bin %> run fs-tool --grant 'fs.read:/srv/project/**' --grant 'bus.send:tool.fs.*' --topic tool.fs.read --input \'{"path":"/srv/project/README.md"}\' --json',
-    '<%= config.bin %> run kv-notes --grant kv:notes --grant bus.send:notes.* --topic notes.add --input \'{"text":"buy milk"}\' --budget fuel=1000000,wall_ms=500',
+    '<%= config.bin %> run fs-tool --grant \'fs.read:/srv/project/**\' --grant \'bus.send:tool.fs.*\' --topic tool.fs.read --input \'{"path":"/srv/project/README.md"}\' --json',
+    '<%= config.bin %> run kv-notes --grant kv:notes --grant \'bus.send:notes.*\' --topic notes.add --input \'{"text":"buy milk"}\' --budget fuel=1000000,wall_ms=500',
   ];
   static override args = {capsule: Args.string({description: 'installed capsule name', required: true})};
   static override flags = {

@@ -88,6 +88,13 @@ describe('astrid CLI: help', () => {
     // --help must not touch the state directory.
     assert.equal(existsSync(join(dir, 'keys')), false);
   });
+
+  it('`astrid audit verify --help` documents --bundle, --pubkey and --expect-head <seq[:hash]>', async () => {
+    const r = succeeded(await runCliAsync(['audit', 'verify', '--help'], dir));
+    assert.match(r.stdout, /--bundle=<file>/);
+    assert.match(r.stdout, /--pubkey=<key>/);
+    assert.match(r.stdout, /--expect-head=<seq\[:hash\]>/);
+  });
 });
 
 describe('astrid CLI: start on an empty home', () => {

@@ -1,4 +1,4 @@
-// Proves: `astrid audit export` writes a bundle that `astrid audit verify --bundle --pubkey` accepts with only the right public key, and rejects, naming the seq, when the key is another's or the bundle was edited.
+// Proves: `astrid audit export` writes a bundle that `astrid audit verify --bundle --pubkey` accepts with only the right public key, and rejects, naming the seq, when the key is another's, the bundle was edited, or (with --expect-head) it does not end at the head the exporter reported.
 import {after, before, describe, it} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs';
@@ -52,6 +52,10 @@ describe('astrid audit export and verify --bundle', () => {
   };
   const verifyBundle = (file: string, key: string, json = false): Promise<CliResult> =>
     runCliAsync(['audit', 'verify', '--bundle', file, '--pubkey', key, ...(json ? ['--json'] : [])], nowhere);
+  const verifyExpecting = (file: string, expectHead: string, json = false): Promise<CliResult> =>
+    // `--expect-head=VALUE`, so that a value such as -1 cannot be taken for a flag.
+    runCliAsync(['audit', 'verify', '--bundle', file, '--pubkey', pubHex, `--expect-head=${expectHead}`, ...(json ? ['--json'] : [])], nowhere);
+  const exportedHead = (): {seq: number; hash: string} => exported.head as {seq: number; hash: string};
 
   before(() => {
     succeeded(runCli(['start'], home));
@@ -177,6 +181,117 @@ describe('astrid audit export and verify --bundle', () => {
     assert.equal(err.code, 'INPUT_INVALID');
     assert.match(err.message as string, /--pubkey/);
     assert.equal(existsSync(nowhere), false);
+  });
+
+  it('--expect-head SEQ:HASH (or SEQ) equal to the exported head: exit 0', async () => {
+    const {seq, hash} = exportedHead();
+    const [full, seqOnly, upper, human] = await Promise.all([
+      verifyExpecting(bundle, `${seq}:${hash}`, true),
+      verifyExpecting(bundle, String(seq), true),
+      verifyExpecting(bundle, `${seq}:${hash.toUpperCase()}`, true),
+      // As documented: `--expect-head SEQ:HASH`, the value as its own argument.
+      runCliAsync(['audit', 'verify', '--bundle', bundle, '--pubkey', pubFile, '--expect-head', `${seq}:${hash}`], nowhere),
+    ]);
+    for (const r of [full, seqOnly, upper]) {
+      const j = jsonObject(succeeded(r));
+      assert.equal(j.ok, true);
+      assert.deepEqual(j.issues, []);
+    }
+    assert.match(succeeded(human).stdout, new RegExp(`^OK: ${seq} entries, head #${seq} `, 'm'));
+  });
+
+  it('--expect-head with another seq or hash: exit 1 naming BUNDLE_HEAD_MISMATCH', async () => {
+    const {seq, hash} = exportedHead();
+    const otherHash = `${hash.slice(0, 63)}${hash.endsWith('0') ? '1' : '0'}`;
+    const [earlier, later, wrongHash, human] = await Promise.all([
+      verifyExpecting(bundle, String(seq - 1), true),
+      verifyExpecting(bundle, `${seq + 3}:${hash}`, true),
+      verifyExpecting(bundle, `${seq}:${otherHash}`, true),
+      verifyExpecting(bundle, `${seq}:${otherHash}`),
+    ]);
+    for (const r of [earlier, later, wrongHash]) {
+      assert.equal(r.status, 1, r.stdout);
+      const j = jsonObject(r);
+      assert.equal(j.ok, false);
+      assert.deepEqual(
+        errorsOf(j).map((i) => i.code),
+        ['BUNDLE_HEAD_MISMATCH'],
+      );
+    }
+    assert.deepEqual(
+      errorsOf(jsonObject(earlier)).map((i) => [i.code, i.seq]),
+      [['BUNDLE_HEAD_MISMATCH', seq]],
+    );
+    assert.equal(human.status, 1, human.stdout);
+    assert.match(human.stdout, /^FAILED: /m);
+    assert.match(human.stdout, /^\s+ERROR BUNDLE_HEAD_MISMATCH at #\d+: /m);
+  });
+
+  it('a bundle cut back to an earlier checkpoint passes alone but fails --expect-head: exit 1', async () => {
+    const {seq, hash} = exportedHead();
+    // Each CLI command closes with a checkpoint, so the ledger has several; cut back to the one before the head.
+    const cps = readFileSync(bundle, 'utf8').split('\n').filter((l) => l.startsWith('{"t":"c"')).map((l) => (JSON.parse(l) as Json).seq as number);
+    const k = cps.filter((c) => c < seq).at(-1) as number;
+    assert.ok(k >= 1 && cps.includes(1), `checkpoints ${cps.join()}`);
+    const cut = variant('cut-back.astrid', (lines) => {
+      const kept = lines.filter((l) => {
+        const o = JSON.parse(l) as Json;
+        return !((o.t === 'c' || o.t === 'e') && (o.seq as number) > k);
+      });
+      const entries = kept.filter((l) => l.startsWith('{"t":"e"'));
+      const last = JSON.parse(entries.at(-1) as string) as Json;
+      return kept.map((l) => {
+        const o = JSON.parse(l) as Json;
+        if (o.format !== undefined) return JSON.stringify({...o, head: {seq: k, hash: last.hash}});
+        if (o.t === 'end') return JSON.stringify({t: 'end', entries: entries.length, checkpoints: kept.filter((x) => x.startsWith('{"t":"c"')).length});
+        return l;
+      });
+    });
+    const [alone, expecting, expectingHuman] = await Promise.all([
+      verifyBundle(cut, pubHex, true),
+      verifyExpecting(cut, `${seq}:${hash}`, true),
+      verifyExpecting(cut, `${seq}:${hash}`),
+    ]);
+    const a = jsonObject(succeeded(alone));
+    assert.equal(a.ok, true, 'a cut-back bundle is complete and signed on its own');
+    assert.equal((a.head as Json).seq, k);
+    assert.equal(expecting.status, 1, expecting.stdout);
+    assert.deepEqual(
+      errorsOf(jsonObject(expecting)).map((i) => [i.code, i.seq]),
+      [['BUNDLE_HEAD_MISMATCH', k + 1]],
+    );
+    assert.equal(expectingHuman.status, 1);
+    assert.match(expectingHuman.stdout, new RegExp(`^\\s+ERROR BUNDLE_HEAD_MISMATCH at #${k + 1}: `, 'm'));
+  });
+
+  it('a malformed --expect-head is INPUT_INVALID: exit 1', async () => {
+    const {seq, hash} = exportedHead();
+    const bad = ['abc', '-1', '1.5', `${seq}:`, `${seq}:${hash.slice(1)}`, `${seq}:${hash}0`, `${seq}:${'g'.repeat(64)}`, `:${hash}`, `${seq} `, '1234567890123456'];
+    const results = await Promise.all(bad.map((b) => verifyExpecting(bundle, b, true)));
+    results.forEach((r, i) => {
+      assert.equal(r.status, 1, `--expect-head ${JSON.stringify(bad[i])}: ${r.stdout}${r.stderr}`);
+      assert.equal((jsonObject(r).error as Json).code, 'INPUT_INVALID', `--expect-head ${JSON.stringify(bad[i])}`);
+    });
+    const human = await verifyExpecting(bundle, 'abc');
+    assert.equal(human.status, 1);
+    assert.match(human.stderr, /^error INPUT_INVALID: .*--expect-head/m);
+    assert.equal(existsSync(nowhere), false);
+  });
+
+  it('--expect-head without --bundle is a usage error: exit 2', async () => {
+    const {seq} = exportedHead();
+    const [human, json] = await Promise.all([
+      runCliAsync(['audit', 'verify', '--expect-head', String(seq)], nowhere),
+      runCliAsync(['audit', 'verify', '--expect-head', String(seq), '--json'], nowhere),
+    ]);
+    assert.equal(human.status, 2, human.stderr);
+    assert.match(human.stderr, /--bundle/);
+    assert.equal(human.stdout, '');
+    assert.equal(json.status, 2, json.stdout);
+    const err = jsonObject(json).error as Json;
+    assert.equal(err.code, 'INPUT_INVALID');
+    assert.match(err.message as string, /--bundle/);
+    assert.equal(existsSync(nowhere), false, 'a usage error opened the home');
   });
 
   it('a malformed key, a missing file or a file that is not a bundle: exit 1 with a stable code', async () => {

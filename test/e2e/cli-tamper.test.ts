@@ -1,4 +1,4 @@
-// Proves: editing the LevelDB ledger behind Astrid's back (flipped bytes, deleted, truncated, swapped or rewritten entries, a forged checkpoint signature) makes `astrid audit verify` exit 1 and name the code and the tampered seq, in its human output and in --json.
+// Proves: editing the LevelDB ledger behind Astrid's back (flipped bytes, deleted, truncated, swapped or rewritten entries, a forged checkpoint signature, every checkpoint deleted) makes `astrid audit verify` exit 1 and name the code and the tampered seq, in its human output and in --json.
 /*
  * The ledger is written by the real CLI, then edited with classic-level directly using the
  * documented layout (docs/ledger.md): 'E' u64be(seq) -> hash(32) || msgpack entry bytes,
@@ -59,6 +59,17 @@ async function seqsOf(db: Db, prefix: 'E' | 'C'): Promise<number[]> {
     out.push(Number(new DataView(k.buffer, k.byteOffset, k.byteLength).getBigUint64(1)));
   }
   return out;
+}
+
+/**
+ * Offset of a top-level field's value in entry bytes: just after its key (a fixstr) and
+ * `header` (e.g. bin 8 of 32: c4 20). The entry's ids and kind here never spell a field name.
+ */
+function fieldOffset(bytes: Uint8Array, name: string, header: number[] = []): number {
+  const marker = Buffer.from([0xa0 | name.length, ...Buffer.from(name, 'latin1'), ...header]);
+  const at = Buffer.from(bytes).indexOf(marker);
+  assert.ok(at > 0, `no ${name} field`);
+  return at + marker.length;
 }
 
 function xorshift32(seed: number): () => number {
@@ -244,6 +255,23 @@ describe('astrid audit verify on a ledger edited behind its back', () => {
     assert.match(v.human.stdout, /checkpoints valid/);
   });
 
+  it('(h) every checkpoint deleted: CHECKPOINT_MISSING at #1, an error and not just an unsigned tail', async () => {
+    const home = copy();
+    await withDb(home, async (db) => {
+      const cps = await seqsOf(db, 'C');
+      assert.equal(cps[0], 1, 'genesis is written with its checkpoint');
+      await db.batch(cps.map((seq) => ({type: 'del' as const, key: seqKey('C', seq)})));
+      assert.deepEqual(await seqsOf(db, 'C'), []);
+    });
+    const v = await verifyTampered(home);
+    assertNamed(v, 'CHECKPOINT_MISSING', 1);
+    assert.deepEqual(
+      v.issues.map((i) => [i.code, i.seq, i.severity]),
+      [['CHECKPOINT_MISSING', 1, 'error']],
+    );
+    assert.match(v.human.stdout, /0\/0 checkpoints valid/);
+  });
+
   it('(g) the last entry made undecodable: ENTRY_UNDECODABLE at the head, and `audit note` refuses to chain onto it (LEDGER_CORRUPT)', async () => {
     const home = copy();
     await withDb(home, async (db) => {
@@ -270,10 +298,15 @@ describe('astrid audit verify on a ledger edited behind its back', () => {
         const stored = await mustGet(db, seqKey('E', s));
         const bytes = stored.subarray(32);
         const e = unpackr.unpack(bytes) as Json;
-        // Re-encoding an untouched entry must give its exact bytes, or this forgery proves nothing.
-        assert.ok(Buffer.from(packr.pack(e)).equals(bytes), `entry ${s} does not round-trip`);
+        // Edit the stored bytes in place, by the documented layout (a map of nine fields in a fixed
+        // order, prev as bin 8 of 32 bytes, body last), rather than re-encoding the whole entry: the
+        // kernel writes integers in their smallest form, which msgpackr does not for times (float64).
+        const forgedBytes = Buffer.from(bytes);
+        if (prev !== undefined) forgedBytes.set(prev, fieldOffset(forgedBytes, 'prev', [0xc4, 0x20]));
+        const fb = s === seq ? Buffer.concat([forgedBytes.subarray(0, fieldOffset(forgedBytes, 'body')), packr.pack({text: 'a rewritten note'})]) : forgedBytes;
+        // The forgery must decode to exactly the intended entry, or it proves nothing.
         const forged: Json = {...e, ...(prev === undefined ? {} : {prev}), ...(s === seq ? {body: {text: 'a rewritten note'}} : {})};
-        const fb = packr.pack(forged);
+        assert.deepEqual(unpackr.unpack(fb), forged, `entry ${s} was not forged as intended`);
         const hash = Buffer.from(await blake3(Buffer.concat([forged.prev as Uint8Array, fb])), 'hex');
         await db.put(seqKey('E', s), Buffer.concat([hash, fb]));
         prev = hash;

@@ -9,9 +9,15 @@ import {
   Ledger,
   MAX_ENTRY_BYTES,
   MAX_NOTE_CHARS,
+  P_CHECKPOINT,
+  P_ENTRY,
+  checkCheckpoint,
+  checkpointKey,
+  decodeCheckpoint,
   entryKey,
   type AppendInput,
   type Appended,
+  type BatchOp,
 } from '../../src/ledger/index.js';
 import {
   InstrumentedStore,
@@ -24,6 +30,7 @@ import {
   note,
   openLedger,
   openReader,
+  rawAll,
   testClock,
   turns,
   u8,
@@ -49,6 +56,62 @@ export function appendContract(name: string, makeStore: StoreFactory): void {
         assert.equal(g.entry.time, 5_000);
         assert.deepEqual([g.entry.session, g.entry.principal, g.entry.actor], ['kernel', 'kernel', 'kernel']);
         assert.deepEqual(u8(g.hash), (await hasher()).hash(ZERO, g.bytes));
+        await ledger.close();
+      });
+    });
+
+    test('genesis goes out in one batch with a signed checkpoint at seq 1: it is never durable without it', async () => {
+      await withStore(makeStore, async (inner) => {
+        const store = new InstrumentedStore(inner);
+        const ledger = await openLedger(store);
+        const has = (ops: readonly BatchOp[], prefix: number): boolean => ops.some((op) => op.key[0] === prefix);
+        const first = store.log.findIndex((ops) => has(ops, P_ENTRY) || has(ops, P_CHECKPOINT));
+        assert.ok(first >= 0, 'open wrote no entry');
+        const batch = store.log[first] as readonly BatchOp[];
+        const keyHex = (k: Uint8Array): string => Buffer.from(k).toString('hex');
+        const keys = batch.map((op) => keyHex(op.key));
+        assert.ok(batch.every((op) => op.type === 'put'));
+        assert.ok(keys.includes(keyHex(entryKey(1))), 'the batch holds genesis');
+        assert.ok(keys.includes(keyHex(checkpointKey(1))), 'the same batch holds the checkpoint at seq 1');
+        assert.deepEqual(
+          batch.filter((op) => op.key[0] === P_ENTRY || op.key[0] === P_CHECKPOINT).map((op) => keyHex(op.key)).sort(),
+          [keyHex(checkpointKey(1)), keyHex(entryKey(1))].sort(),
+          'nothing but genesis and its checkpoint',
+        );
+        const cpOp = batch.find((op) => keyHex(op.key) === keyHex(checkpointKey(1))) as BatchOp & {value: Uint8Array};
+        const cp = decodeCheckpoint(cpOp.value);
+        assert.ok(typeof cp !== 'string', String(cp));
+        assert.equal(cp.seq, 1);
+        assert.equal(checkCheckpoint(cp, KEY.publicKey), 'valid');
+        assert.deepEqual(u8(cp.hash), u8((await ledger.read(1))?.hash), 'it signs the genesis hash');
+        assert.equal(ledger.lastCheckpointSeq, 1);
+        assert.equal(store.log.length, first + 1, 'open wrote nothing after that batch');
+        const report = await ledger.verify();
+        assert.deepEqual(report.issues, [], 'a fresh ledger is fully signed');
+        assert.deepEqual(report.checkpoints, {count: 1, valid: 1, lastSignedSeq: 1});
+        await ledger.close();
+        assert.equal(store.log.length, first + 1, 'close has nothing to add: the head is already signed');
+      });
+    });
+
+    test('a crash as the genesis checkpoint is written leaves neither genesis nor a checkpoint; the next open writes both', async () => {
+      await withStore(makeStore, async (inner) => {
+        const store = new InstrumentedStore(inner);
+        // Fail whichever batch carries the first checkpoint: had genesis gone out before it, it would survive alone.
+        store.failIf = (ops) => ops.some((op) => op.key[0] === P_CHECKPOINT);
+        await assert.rejects(openLedger(store), code('LEDGER_WRITE_FAILED'));
+        assert.equal(store.status, 'closed');
+        store.failIf = undefined;
+        await store.open();
+        assert.deepEqual(await rawAll(store), [], 'no entry landed');
+        assert.deepEqual(await rawAll(store, P_CHECKPOINT), [], 'no checkpoint landed');
+        await store.close();
+        const ledger = await openLedger(store);
+        assert.equal(ledger.head.seq, 1);
+        assert.equal(ledger.lastCheckpointSeq, 1);
+        const report = await ledger.verify();
+        assert.equal(report.ok, true);
+        assert.deepEqual(report.issues, []);
         await ledger.close();
       });
     });

@@ -106,21 +106,24 @@ export function queryContract(name: string, makeStore: StoreFactory): void {
       });
     });
 
-    test('a checkpoint is written every checkpointEvery entries and at close, each signed and stating its entry hash', async () => {
+    test('a checkpoint is written with genesis, every checkpointEvery entries after the last one, and at close, each signed and stating its entry hash', async () => {
       await withStore(makeStore, async (store) => {
         const ledger = await openLedger(store, {checkpointEvery: 5});
+        assert.deepEqual(await checkpointsValid(ledger), [1], 'genesis comes with its checkpoint');
+        assert.equal(ledger.lastCheckpointSeq, 1);
         for (let i = 0; i < 12; i++) await ledger.append(note(`n${i}`));
-        assert.deepEqual(await checkpointsValid(ledger), [5, 10]);
-        assert.equal(ledger.lastCheckpointSeq, 10);
+        // The count runs from the last checkpoint, so the genesis checkpoint shifts the cadence to 6, 11, ...
+        assert.deepEqual(await checkpointsValid(ledger), [1, 6, 11]);
+        assert.equal(ledger.lastCheckpointSeq, 11);
         await ledger.close();
         await store.open();
-        assert.deepEqual(await checkpointSeqs(store), [5, 10, 13]);
+        assert.deepEqual(await checkpointSeqs(store), [1, 6, 11, 13]);
         await store.close();
         const again = await openLedger(store, {checkpointEvery: 5});
         assert.equal(again.lastCheckpointSeq, 13);
         await again.close();
         await store.open();
-        assert.deepEqual(await checkpointSeqs(store), [5, 10, 13], 'a close with nothing new writes no checkpoint');
+        assert.deepEqual(await checkpointSeqs(store), [1, 6, 11, 13], 'a close with nothing new writes no checkpoint');
       });
     });
 
@@ -134,7 +137,7 @@ export function queryContract(name: string, makeStore: StoreFactory): void {
         const batches = store.batches;
         assert.equal(await ledger.checkpoint(), 3);
         assert.equal(store.batches, batches, 'no new batch for a checkpoint with nothing new');
-        assert.deepEqual(await checkpointsValid(ledger), [3]);
+        assert.deepEqual(await checkpointsValid(ledger), [1, 3]);
         await ledger.close();
         assert.equal(store.batches, batches, 'close writes nothing when the head is already signed');
       });
@@ -144,22 +147,26 @@ export function queryContract(name: string, makeStore: StoreFactory): void {
       t.mock.timers.enable({apis: ['setInterval']});
       await withStore(makeStore, async (store) => {
         const ledger = await openLedger(store, {checkpointIntervalMs: 50});
+        assert.equal(ledger.lastCheckpointSeq, 1, 'genesis is checkpointed at once, not by the timer');
+        t.mock.timers.tick(200);
+        await ledger.flush();
+        assert.deepEqual(await checkpointsValid(ledger), [1], 'nothing after genesis, no timed checkpoint');
         await ledger.append(note('a'));
         await ledger.append(note('b'));
-        assert.equal(ledger.lastCheckpointSeq, 0, 'no checkpoint before the interval');
+        assert.equal(ledger.lastCheckpointSeq, 1, 'no checkpoint before the interval');
         t.mock.timers.tick(49);
         await ledger.flush();
-        assert.equal(ledger.lastCheckpointSeq, 0);
+        assert.equal(ledger.lastCheckpointSeq, 1);
         t.mock.timers.tick(1);
         await ledger.flush();
         assert.equal(ledger.lastCheckpointSeq, 3);
         t.mock.timers.tick(200);
         await ledger.flush();
-        assert.deepEqual(await checkpointsValid(ledger), [3], 'nothing new, no new checkpoint');
+        assert.deepEqual(await checkpointsValid(ledger), [1, 3], 'nothing new, no new checkpoint');
         await ledger.append(note('c'));
         t.mock.timers.tick(50);
         await ledger.flush();
-        assert.deepEqual(await checkpointsValid(ledger), [3, 4]);
+        assert.deepEqual(await checkpointsValid(ledger), [1, 3, 4]);
         await ledger.close();
       });
     });

@@ -6,7 +6,7 @@
  */
 import {strict as assert} from 'node:assert';
 import {AstridError, type ErrorCode} from '../../src/errors/index.js';
-import {Blake3, SigningKey} from '../../src/crypto/index.js';
+import {Blake3, SigningKey, concatBytes, u64be} from '../../src/crypto/index.js';
 import {
   Ledger,
   LedgerStore,
@@ -20,6 +20,7 @@ import {
   type AppendInput,
   type Appended,
   type BatchOp,
+  type CheckpointSigner,
   type Clock,
   type LedgerEntry,
   type LedgerOptions,
@@ -160,16 +161,21 @@ export async function rechain(store: LedgerStore, from: number, edit: (e: AnyEnt
 }
 
 /**
- * Decorates a real backend: its protected `_batch` hook counts calls and can wait on a
- * gate or fail, so tests can hold a commit in flight or make the disk "fail" without
- * mocking the backend itself (it still writes through to the real store).
+ * Decorates a real backend: its protected `_batch` hook counts calls, records each batch's
+ * ops, and can wait on a gate or fail, so tests can hold a commit in flight, inspect what
+ * went out together, or make the disk "fail" without mocking the backend itself (it still
+ * writes through to the real store).
  */
 export class InstrumentedStore extends LedgerStore {
   readonly inner: LedgerStore;
   batches = 0;
   readonly sizes: number[] = [];
+  /** The ops of every batch handed to `_batch`, in order (failed ones included). */
+  readonly log: Array<readonly BatchOp[]> = [];
   gate: Promise<void> | undefined;
   failWith: Error | undefined;
+  /** When it returns true for a batch, that batch fails as a whole and writes nothing (a crash before it landed). */
+  failIf: ((ops: readonly BatchOp[]) => boolean) | undefined;
 
   constructor(inner: LedgerStore) {
     super();
@@ -195,8 +201,10 @@ export class InstrumentedStore extends LedgerStore {
   protected async _batch(ops: readonly BatchOp[], sync: boolean): Promise<void> {
     this.batches++;
     this.sizes.push(ops.length);
+    this.log.push([...ops]);
     if (this.gate !== undefined) await this.gate;
     if (this.failWith !== undefined) throw this.failWith;
+    if (this.failIf?.(ops) === true) throw new Error('injected failure: this batch never reached the disk');
     await this.inner.batch(ops, {sync});
   }
   protected _get(key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -205,6 +213,22 @@ export class InstrumentedStore extends LedgerStore {
   protected async *_iterate(o: RangeOptions): AsyncGenerator<ReadonlyArray<[Uint8Array, Uint8Array]>> {
     yield* this.inner.iterateChunks(o);
   }
+}
+
+/**
+ * The bytes a v2 projection snapshot signature covers, written out here from the format
+ * rather than imported, so a change to what the kernel signs shows up as a test failure:
+ *   "astrid.snapshot.v2" 0x00 || name (UTF-8) || 0x00 || u64be(version) || u64be(seq) || entryHash || stateHash
+ */
+export function snapshotMessage(name: string, version: number, seq: number, entryHash: Uint8Array, stateHash: Uint8Array): Uint8Array {
+  const enc = (t: string): Uint8Array => new Uint8Array(Buffer.from(t, 'utf8'));
+  return concatBytes(enc('astrid.snapshot.v2\u0000'), enc(name), Uint8Array.of(0), u64be(version), u64be(seq), entryHash, stateHash);
+}
+
+/** A decoded snapshot record with `sig` replaced by `signer`'s signature over its (possibly edited) fields. */
+export function signSnapshotRecord(r: Record<string, unknown>, signer: CheckpointSigner = KEY): Record<string, unknown> {
+  const msg = snapshotMessage(r.name as string, r.version as number, r.seq as number, r.entryHash as Uint8Array, r.stateHash as Uint8Array);
+  return {...r, sig: signer.sign(msg)};
 }
 
 /** Plain Uint8Array copy: backends may hand out Buffers, which deepStrictEqual tells apart. */

@@ -11,7 +11,10 @@
  * One home is shared across most trials, so later children append to a ledger that has
  * survived earlier kills. Some of those trials are "chained": the parent only reads after
  * the kill, so the next child opens a crashed, uncheckpointed ledger directly and is killed
- * only after its first append on it has resolved. The remaining trials use fresh homes.
+ * only after its first append on it has resolved. The remaining trials use fresh homes, and a
+ * last group kills children on fresh homes at moments spread around the end of their start-up,
+ * ready or not, so some land while the home, the key or genesis is being written: whatever a
+ * kill leaves is either no entry at all or a genesis with its signed checkpoint.
  * Set ASTRID_CRASH_SEED to replay another PRNG sequence (kill timing stays up to the OS).
  */
 import {describe, it} from 'node:test';
@@ -25,6 +28,7 @@ import {repoRoot, tmpDir} from '../helpers/index.js';
 const CHILD = join(repoRoot, 'dist', 'test', 'helpers', 'crash-child.js');
 const SHARED_TRIALS = 16;
 const FRESH_TRIALS = 6;
+const EARLY_TRIALS = 6;
 const CHECKPOINT_EVERY = [1, 7, 50, 100, 1000, 10_000] as const;
 
 /** xorshift32 (law 6: seeded, never Math.random). */
@@ -121,6 +125,11 @@ async function checkAfterCrash(home: string, expected: ReadonlyMap<number, strin
     const errors = report.issues.filter((i) => i.severity === 'error');
     assert.deepEqual(errors, [], `${label}: verification errors after a crash`);
     for (const i of report.issues) assert.equal(i.code, 'TAIL_UNCHECKPOINTED', `${label}: unexpected warning ${i.code}`);
+    // Genesis and its checkpoint are one batch, so no crash can leave entries without any signed checkpoint.
+    if (k.ledger.head.seq > 0) {
+      assert.ok(report.checkpoints.lastSignedSeq >= 1, `${label}: entries but no valid checkpoint: ${JSON.stringify(report.checkpoints)}`);
+      for (const i of report.issues) assert.ok(i.seq > 1, `${label}: genesis is not covered by its checkpoint`);
+    }
     assert.equal(report.head.seq, k.ledger.head.seq);
     assert.equal(report.entries, k.ledger.head.seq, `${label}: entry count differs from the head (a hole?)`);
     return {seq: k.ledger.head.seq, hash: toHex(k.ledger.head.hash)};
@@ -138,11 +147,39 @@ async function appendAfterCrash(home: string, expected: Map<number, string>, lab
     assert.equal(a.seq, before.seq + 1);
     const back = await k.ledger.read(a.seq);
     assert.ok(back !== undefined);
-    assert.deepEqual(back.entry.prev, before.hash, `${label}: the new entry does not link to the surviving head`);
+    // Compared as hex: a head made by this process (a genesis it just wrote) is a Uint8Array, a decoded prev may be a Buffer.
+    assert.equal(toHex(back.entry.prev), toHex(before.hash), `${label}: the new entry does not link to the surviving head`);
     expected.set(a.seq, toHex(a.hash)); // the next checkAfterCrash verifies the chain through it
   } finally {
     await k.close();
   }
+}
+
+/** SIGKILL the append child `delayMs` after spawning it, whether or not it became ready ('ready': as soon as it is). */
+function killAfterSpawn(
+  home: string,
+  seed: number,
+  delayMs: number | 'ready',
+): Promise<{readyAfterMs: number | undefined; signal: NodeJS.Signals | null; stderr: string}> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [CHILD, 'append', home, String(seed), '100'], {stdio: ['ignore', 'pipe', 'pipe']});
+    let readyAfterMs: number | undefined;
+    let stderr = '';
+    const timer = delayMs === 'ready' ? undefined : setTimeout(() => child.kill('SIGKILL'), delayMs);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      if (readyAfterMs === undefined && /^ready /m.test(d)) {
+        readyAfterMs = performance.now() - started;
+        if (delayMs === 'ready') child.kill('SIGKILL');
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (_status, signal) => {
+      clearTimeout(timer);
+      resolve({readyAfterMs, signal, stderr});
+    });
+  });
 }
 
 interface TrialPlan {
@@ -219,5 +256,47 @@ describe('crash safety under SIGKILL', {timeout: 110_000}, () => {
         cleanup();
       }
     }
+  });
+});
+
+describe('crash safety under SIGKILL while a fresh home is created', {timeout: 90_000}, () => {
+  it(`${EARLY_TRIALS} kills around the end of start-up: never a genesis without its checkpoint`, async (t) => {
+    const rnd = xorshift32(baseSeed ^ 0x0e4e_1e55);
+    // Calibrate: how long this machine takes to open a fresh home and report ready.
+    let readyMs = 0;
+    {
+      const {dir, cleanup} = tmpDir('astrid-crash-early-');
+      try {
+        const r = await killAfterSpawn(join(dir, 'home'), rnd(), 'ready');
+        assert.equal(r.signal, 'SIGKILL', r.stderr);
+        assert.ok(r.readyAfterMs !== undefined, `the calibration child never became ready: ${r.stderr}`);
+        readyMs = r.readyAfterMs;
+      } finally {
+        cleanup();
+      }
+    }
+    const outcomes: string[] = [];
+    for (let n = 1; n <= EARLY_TRIALS; n++) {
+      const {dir, cleanup} = tmpDir('astrid-crash-early-');
+      try {
+        const home = join(dir, 'home');
+        // 70% .. 105% of the calibrated start-up time: most kills land inside the open.
+        const delayMs = Math.round((readyMs * (700 + (rnd() % 351))) / 1000);
+        const label = `early trial ${n} (kill ${delayMs} ms after spawn, ready takes ~${Math.round(readyMs)} ms)`;
+        const r = await killAfterSpawn(home, rnd(), delayMs);
+        assert.equal(r.signal, 'SIGKILL', `${label}: the child ended on its own: ${r.stderr}`);
+        const expected = new Map<number, string>();
+        const head = await checkAfterCrash(home, expected, label);
+        outcomes.push(head.seq === 0 ? 'empty' : r.readyAfterMs === undefined ? 'genesis, not ready' : 'ready');
+        t.diagnostic(`${label}: ${r.readyAfterMs === undefined ? 'killed before ready' : 'killed after ready'}, head seq ${head.seq}`);
+        // Whatever the kill left, the next open completes it (or starts it) and the ledger verifies.
+        await appendAfterCrash(home, expected, label);
+        const after = await checkAfterCrash(home, expected, `${label}, after the new append`);
+        assert.ok(after.seq >= 2, `${label}: no genesis after reopening`);
+      } finally {
+        cleanup();
+      }
+    }
+    t.diagnostic(`outcomes: ${outcomes.join(', ')}`);
   });
 });

@@ -26,7 +26,8 @@ function variant(edit: (ls: Line[]) => Array<Line | string>, raw?: string): stri
   return path;
 }
 
-const verify = async (path: string, key = KEY.publicKey): Promise<VerifyReport> => verifyBundle(path, key, {hasher: await hasher()});
+const verify = async (path: string, key = KEY.publicKey, expectHead?: {seq: number; hash?: string}): Promise<VerifyReport> =>
+  verifyBundle(path, key, {hasher: await hasher(), ...(expectHead === undefined ? {} : {expectHead})});
 const entryIdx = (ls: Line[], seq: number): number => ls.findIndex((l) => l.t === 'e' && l.seq === seq);
 
 describe('export bundles', () => {
@@ -86,10 +87,13 @@ describe('export bundles', () => {
     const r = await verify(good, OTHER_KEY.publicKey);
     assert.equal(r.ok, false);
     const e = errors(r);
-    assert.deepEqual(e[0], ['GENESIS_INVALID', 1]);
-    assert.ok(e.some(([c, s]) => c === 'CHECKPOINT_FOREIGN_KEY' && s === N));
-    assert.ok(e.some(([c]) => c === 'TAIL_UNCHECKPOINTED'));
-    assert.equal(r.checkpoints.valid, 0);
+    const cps = lines.filter((l) => l.t === 'c').map((l) => l.seq as number);
+    assert.equal(cps[0], 1, 'the genesis checkpoint is exported too');
+    assert.ok(e.some(([c, s]) => c === 'GENESIS_INVALID' && s === 1), JSON.stringify(e));
+    for (const seq of cps) assert.ok(e.some(([c, s]) => c === 'CHECKPOINT_FOREIGN_KEY' && s === seq), `checkpoint ${seq} is not named foreign`);
+    assert.ok(e.some(([c, s]) => c === 'CHECKPOINT_MISSING' && s === 1), 'nothing is signed by the trusted key');
+    assert.ok(!e.some(([c]) => c === 'TAIL_UNCHECKPOINTED'), 'CHECKPOINT_MISSING replaces the tail error');
+    assert.deepEqual(r.checkpoints, {count: cps.length, valid: 0, lastSignedSeq: 0});
   });
 
   test('property: one changed base64 character of any entry is reported first at that seq', async () => {
@@ -126,7 +130,7 @@ describe('export bundles', () => {
       ['an entry line duplicated', (ls) => ls.flatMap((l) => (l.t === 'e' && l.seq === 4 ? [l, l] : [l])), ['ENTRY_OUT_OF_ORDER', 4]],
       ['the end line dropped', (ls) => ls.filter((l) => l.t !== 'end'), ['BUNDLE_MALFORMED', N + 1]],
       ['the end line miscounts', (ls) => ls.map((l) => (l.t === 'end' ? {...l, entries: N + 1} : l)), ['BUNDLE_MALFORMED', N]],
-      ['every checkpoint dropped', (ls) => ls.filter((l) => l.t !== 'c'), ['TAIL_UNCHECKPOINTED', 1]],
+      ['every checkpoint dropped', (ls) => ls.filter((l) => l.t !== 'c'), ['CHECKPOINT_MISSING', 1]],
       ['the last checkpoint dropped', (ls) => ls.filter((l) => !(l.t === 'c' && l.seq === N)), ['TAIL_UNCHECKPOINTED', -1]],
       ['a checkpoint signature forged', (ls) => ls.map((l) => (l.t === 'c' && l.seq === N ? {...l, sig: 'ab'.repeat(64)} : l)), ['CHECKPOINT_BAD_SIGNATURE', N]],
       ['a checkpoint without signature', (ls) => ls.map((l) => (l.t === 'c' && l.seq === N ? {...l, sig: ''} : l)), ['CHECKPOINT_UNSIGNED', N]],
@@ -155,6 +159,88 @@ describe('export bundles', () => {
         assert.equal(r.ok, false);
         assert.ok(errors(r).some(([c]) => c === 'BUNDLE_MALFORMED'), JSON.stringify(r.issues));
       }
+    });
+  });
+
+  test('every checkpoint dropped: exactly CHECKPOINT_MISSING at seq 1, an error, even with the end line recounted', async () => {
+    const r = await verify(variant((ls) => ls.filter((l) => l.t !== 'c').map((l) => (l.t === 'end' ? {...l, checkpoints: 0} : l))));
+    assert.equal(r.ok, false);
+    assert.deepEqual(r.issues.map((i) => [i.code, i.seq, i.severity]), [['CHECKPOINT_MISSING', 1, 'error']]);
+  });
+
+  describe('expectHead: the head the verifier was told to expect', () => {
+    const head = (): {seq: number; hash: string} => lines[0]?.head as {seq: number; hash: string};
+    const checkpointSeqs = (): number[] => lines.filter((l) => l.t === 'c').map((l) => l.seq as number);
+    /** The good bundle cut back to its checkpoint at `k`, consistent throughout: header, lines and end line. */
+    const cutBackTo = (k: number): string =>
+      variant((ls) => {
+        const kept = ls.filter((l) => !((l.t === 'c' || l.t === 'e') && (l.seq as number) > k));
+        const e = kept.filter((l) => l.t === 'e');
+        const hash = e[e.length - 1]?.hash;
+        return kept.map((l) => {
+          if (l.format !== undefined) return {...l, head: {seq: k, hash}};
+          if (l.t === 'end') return {t: 'end', entries: e.length, checkpoints: kept.filter((x) => x.t === 'c').length};
+          return l;
+        });
+      });
+    const mismatch = (r: VerifyReport): Array<[string, number, string]> =>
+      r.issues.filter((i) => i.code === 'BUNDLE_HEAD_MISMATCH').map((i) => [i.code, i.seq, i.severity]);
+
+    test('equal to the real head (seq and hash, seq alone, hash in upper case): ok, no issue', async () => {
+      const h = head();
+      assert.equal(h.seq, N);
+      for (const eh of [{seq: N, hash: h.hash}, {seq: N}, {seq: N, hash: h.hash.toUpperCase()}]) {
+        const r = await verify(good, KEY.publicKey, eh);
+        assert.equal(r.ok, true, JSON.stringify(eh));
+        assert.deepEqual(r.issues, []);
+      }
+    });
+
+    test('an earlier or later seq, or another hash: BUNDLE_HEAD_MISMATCH, an error', async () => {
+      const h = head();
+      const earlier = await verify(good, KEY.publicKey, {seq: N - 1});
+      assert.equal(earlier.ok, false);
+      assert.deepEqual(errors(earlier), [['BUNDLE_HEAD_MISMATCH', N]]);
+      const later = await verify(good, KEY.publicKey, {seq: N + 5, hash: h.hash});
+      assert.equal(later.ok, false);
+      assert.deepEqual(errors(later), [['BUNDLE_HEAD_MISMATCH', N + 1]], 'entries from N + 1 on are missing');
+      const otherHash = `${h.hash.slice(0, 63)}${h.hash.endsWith('0') ? '1' : '0'}`;
+      const wrong = await verify(good, KEY.publicKey, {seq: N, hash: otherHash});
+      assert.equal(wrong.ok, false);
+      assert.deepEqual(errors(wrong).map(([c]) => c), ['BUNDLE_HEAD_MISMATCH']);
+      assert.match(wrong.issues[0]?.message ?? '', new RegExp(`#${N}`));
+      const earlierWithHash = await verify(good, KEY.publicKey, {seq: N - 1, hash: lines[entryIdx(lines, N - 1)]?.hash as string});
+      assert.deepEqual(mismatch(earlierWithHash), [['BUNDLE_HEAD_MISMATCH', N, 'error']]);
+    });
+
+    test('a bundle cut back to any earlier checkpoint verifies on its own, and fails against the expected head', async () => {
+      const h = head();
+      const earlier = checkpointSeqs().filter((k) => k < N);
+      assert.ok(earlier.includes(1) && earlier.length >= 3, `checkpoints ${earlier.join()}`);
+      for (const k of earlier) {
+        const cut = cutBackTo(k);
+        const alone = await verify(cut);
+        assert.equal(alone.ok, true, `cut back to ${k}: ${JSON.stringify(alone.issues)}`);
+        assert.deepEqual(alone.issues, [], `cut back to ${k} looks complete and signed`);
+        assert.equal(alone.head.seq, k);
+        for (const eh of [{seq: h.seq, hash: h.hash}, {seq: h.seq}]) {
+          const r = await verify(cut, KEY.publicKey, eh);
+          assert.equal(r.ok, false, `cut back to ${k} passed with expectHead ${JSON.stringify(eh)}`);
+          assert.deepEqual(errors(r), [['BUNDLE_HEAD_MISMATCH', k + 1]]);
+        }
+        const matching = await verify(cut, KEY.publicKey, {seq: k, hash: alone.head.hash});
+        assert.equal(matching.ok, true, 'the cut bundle does end where it says');
+      }
+    });
+
+    test('expectHead adds to, and does not hide, the other issues of a tampered bundle', async () => {
+      const tampered = variant((ls) => (((ls[entryIdx(ls, 9)] as Line).hash = '00'.repeat(32)), ls));
+      const alone = errors(await verify(tampered));
+      assert.ok(alone.some(([c, s]) => c === 'ENTRY_MODIFIED' && s === 9), JSON.stringify(alone));
+      const r = await verify(tampered, KEY.publicKey, {seq: N, hash: head().hash});
+      assert.deepEqual(errors(r), alone, 'the head still matches: nothing is added or hidden');
+      const both = await verify(tampered, KEY.publicKey, {seq: N - 2});
+      assert.deepEqual(errors(both), [...alone, ['BUNDLE_HEAD_MISMATCH', N - 1]].sort((a, b) => (a[1] as number) - (b[1] as number)));
     });
   });
 

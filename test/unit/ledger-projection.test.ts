@@ -5,6 +5,8 @@ import fc from 'fast-check';
 import {Packr, Unpackr} from 'msgpackr';
 import {
   MemoryStore,
+  checkpointKey,
+  decodeCheckpoint,
   projectionStateHash,
   rebuild,
   saveSnapshot,
@@ -12,10 +14,25 @@ import {
   type AppendInput,
   type Ledger,
   type Projection,
+  type Rebuilt,
   type StoredEntry,
 } from '../../src/ledger/index.js';
 import {statsProjection, statsView} from '../../src/kernel/index.js';
-import {appendGroups, code, hasher, note, openLedger, openReader, put, rechain} from '../helpers/ledger-fixtures.js';
+import {
+  KEY,
+  OTHER_KEY,
+  appendGroups,
+  code,
+  hasher,
+  note,
+  openLedger,
+  openReader,
+  put,
+  rechain,
+  signSnapshotRecord,
+  snapshotMessage,
+  u8,
+} from '../helpers/ledger-fixtures.js';
 
 /** A tiny projection of our own, deliberately order-sensitive: a snapshot that skipped or repeated an entry would show. */
 interface Tally {
@@ -74,6 +91,21 @@ async function editSnapshot(ledger: Ledger, p: Projection<unknown>, edit: (r: Re
   assert.ok(raw !== undefined, 'a snapshot exists');
   const rec = unpackr.unpack(raw) as Record<string, unknown>;
   await put(ledger.store, snapshotKey(p.name), packr.pack(edit(rec)));
+}
+
+const NOT_SIGNED = 'snapshot is not signed by the kernel key';
+
+/** Rebuild with the snapshot: it must have been discarded for `why`, and the state must equal a full rebuild from genesis. */
+async function discardedAndRebuilt<S>(ledger: Ledger, p: Projection<S>, why: RegExp | string): Promise<Rebuilt<S>> {
+  const r = await rebuild(ledger, p);
+  assert.equal(r.source, 'genesis');
+  if (typeof why === 'string') assert.equal(r.discarded, why);
+  else assert.match(r.discarded ?? '', why);
+  assert.equal(r.folded, ledger.durableHead.seq);
+  const full = await rebuild(ledger, p, {useSnapshot: false});
+  assert.equal(r.stateHash, full.stateHash);
+  assert.deepEqual(p.encode(r.state), p.encode(await manualFold(ledger, p)));
+  return r;
 }
 
 const flip = (b: unknown): Uint8Array => {
@@ -142,7 +174,12 @@ describe('projections', () => {
   });
 
   describe('a snapshot that does not check out is discarded and the state rebuilt identically', () => {
+    // [what, edit, why]. An edit to a field the kernel signs (seq, entryHash, stateHash) is first of all an
+    // unsigned snapshot; each such case is also run re-signed with the kernel key (as if the kernel itself had
+    // written a bad snapshot), so the checks behind the signature are still proven to hold on their own.
+    const SIGNED_FIELD_EDITS = new Set(['stateHash altered', 'entryHash altered', 'seq beyond the head']);
     const cases: Array<[string, (r: Record<string, unknown>, head: number) => Record<string, unknown>, RegExp]> = [
+      // state itself is not in the signed message; it is bound through stateHash, which is.
       ['state bytes altered', (r) => ({...r, state: flip(r.state)}), /state does not match its hash/],
       ['stateHash altered', (r) => ({...r, stateHash: flip(r.stateHash)}), /state does not match its hash/],
       ['entryHash altered', (r) => ({...r, entryHash: flip(r.entryHash)}), /different entry/],
@@ -158,11 +195,12 @@ describe('projections', () => {
         const p = statsProjection as Projection<unknown>;
         await saveSnapshot(ledger, p, await manualFold(ledger, p, 20), 20);
         await editSnapshot(ledger, p, (r) => edit(r, ledger.durableHead.seq));
-        const r = await rebuild(ledger, p);
-        assert.equal(r.source, 'genesis');
-        assert.match(r.discarded ?? '', why);
-        assert.equal(r.folded, 25);
-        assert.equal(r.stateHash, (await rebuild(ledger, p, {useSnapshot: false})).stateHash);
+        await discardedAndRebuilt(ledger, p, SIGNED_FIELD_EDITS.has(what) ? NOT_SIGNED : why);
+        if (SIGNED_FIELD_EDITS.has(what)) {
+          await saveSnapshot(ledger, p, await manualFold(ledger, p, 20), 20);
+          await editSnapshot(ledger, p, (r) => signSnapshotRecord(edit(r, ledger.durableHead.seq)));
+          await discardedAndRebuilt(ledger, p, why);
+        }
         await ledger.close();
       });
     }
@@ -172,9 +210,13 @@ describe('projections', () => {
       await saveSnapshot(ledger, tally, await manualFold(ledger, tally, 5), 5);
       const junk = new Uint8Array(Buffer.from('{not json'));
       await editSnapshot(ledger, tally, (r) => ({...r, state: junk, stateHash: new Uint8Array(0)}));
+      assert.equal((await rebuild(ledger, tally)).discarded, NOT_SIGNED);
+      await editSnapshot(ledger, tally, (r) => signSnapshotRecord({...r, state: junk, stateHash: new Uint8Array(0)}));
       assert.match((await rebuild(ledger, tally)).discarded ?? '', /state does not match/);
       const h = await hasher();
       await editSnapshot(ledger, tally, (r) => ({...r, state: junk, stateHash: h.hash(junk)}));
+      assert.equal((await rebuild(ledger, tally)).discarded, NOT_SIGNED, 'without the kernel key a matching stateHash gets nowhere');
+      await editSnapshot(ledger, tally, (r) => signSnapshotRecord({...r, state: junk, stateHash: h.hash(junk)}));
       const r = await rebuild(ledger, tally);
       assert.match(r.discarded ?? '', /cannot be decoded/);
       assert.equal(r.stateHash, (await rebuild(ledger, tally, {useSnapshot: false})).stateHash);
@@ -201,6 +243,123 @@ describe('projections', () => {
       assert.equal(r.stateHash, full.stateHash);
       assert.deepEqual(r.state, await manualFold(reader, tally));
       await reader.close();
+    });
+  });
+
+  describe('snapshots are signed by the kernel key: a snapshot planted by someone who can write the store but not sign is discarded', () => {
+    /** A tally that never happened: what a planted snapshot would like the kernel to believe. */
+    const lie: Tally = {count: 999, lastSeq: 20, perSession: {forged: 999}, fold: 1};
+
+    /** A v2 record for `p` at `seq` whose stateHash and entryHash are right; `sig` as given (absent when undefined). */
+    async function record<S>(ledger: Ledger, p: Projection<S>, state: S, seq: number, sig?: (msg: Uint8Array) => Uint8Array): Promise<Record<string, unknown>> {
+      const bytes = p.encode(state);
+      const stateHash = (await hasher()).hash(bytes);
+      const entryHash = u8(seq === 0 ? new Uint8Array(32) : (await ledger.read(seq))?.hash) as Uint8Array;
+      const rec: Record<string, unknown> = {v: 2, name: p.name, version: p.version, seq, entryHash, stateHash, state: bytes};
+      if (sig !== undefined) rec.sig = sig(snapshotMessage(p.name, p.version, seq, entryHash, stateHash));
+      return rec;
+    }
+    const plant = (ledger: Ledger, name: string, rec: Record<string, unknown>): Promise<void> => put(ledger.store, snapshotKey(name), packr.pack(rec));
+
+    test('the kernel signs exactly the documented message, and a record built from it and signed by the kernel key is used', async () => {
+      const ledger = await ledgerWith(25);
+      await saveSnapshot(ledger, tally, await manualFold(ledger, tally, 20), 20);
+      const saved = unpackr.unpack((await ledger.store.get(snapshotKey(tally.name))) as Uint8Array) as Record<string, unknown>;
+      assert.equal(saved.v, 2);
+      const msg = snapshotMessage(tally.name, tally.version, 20, saved.entryHash as Uint8Array, saved.stateHash as Uint8Array);
+      assert.deepEqual(u8(saved.sig as Uint8Array), KEY.sign(msg), 'Ed25519 is deterministic: the same message gives the same signature');
+      // The control for every forgery below: correct hashes plus the kernel's signature are accepted.
+      await plant(ledger, tally.name, await record(ledger, tally, await manualFold(ledger, tally, 20), 20, (m) => KEY.sign(m)));
+      const r = await rebuild(ledger, tally);
+      assert.equal(r.source, 'snapshot');
+      assert.equal(r.discarded, undefined);
+      assert.equal(r.folded, 5);
+      // Which is also why a lie needs the key: signed by the kernel, even a false state would be believed.
+      await plant(ledger, tally.name, await record(ledger, tally, lie, 20, (m) => KEY.sign(m)));
+      assert.equal((await rebuild(ledger, tally)).source, 'snapshot');
+      await ledger.close();
+    });
+
+    const forgeries: Array<[string, (ledger: Ledger) => Promise<Record<string, unknown>>]> = [
+      ['a garbage signature', (l) => record(l, tally, lie, 20, () => new Uint8Array(64).fill(0xab))],
+      ['an empty signature', (l) => record(l, tally, lie, 20, () => new Uint8Array(0))],
+      ['a signature of the right message by another key', (l) => record(l, tally, lie, 20, (m) => OTHER_KEY.sign(m))],
+      [
+        "the kernel's signature of the honest snapshot at the same seq",
+        async (l) => {
+          await saveSnapshot(l, tally, await manualFold(l, tally, 20), 20);
+          const honest = unpackr.unpack((await l.store.get(snapshotKey(tally.name))) as Uint8Array) as Record<string, unknown>;
+          return {...(await record(l, tally, lie, 20)), sig: honest.sig};
+        },
+      ],
+      [
+        "the kernel's signature of the same state for another projection (the name is signed)",
+        async (l) => {
+          const other: Projection<Tally> = {...tally, name: 'test.tally.other'};
+          await saveSnapshot(l, other, lie, 20);
+          const signed = unpackr.unpack((await l.store.get(snapshotKey(other.name))) as Uint8Array) as Record<string, unknown>;
+          return {...signed, name: tally.name};
+        },
+      ],
+      [
+        "the kernel's signature lifted from a checkpoint (domain separation)",
+        async (l) => {
+          const cp = decodeCheckpoint((await l.store.get(checkpointKey(1))) as Uint8Array);
+          assert.ok(typeof cp !== 'string');
+          return {...(await record(l, tally, lie, 20)), sig: cp.sig};
+        },
+      ],
+    ];
+    for (const [what, forge] of forgeries) {
+      test(`valid stateHash and entryHash, ${what}: discarded, the true state rebuilt`, async () => {
+        const ledger = await ledgerWith(25);
+        await plant(ledger, tally.name, await forge(ledger));
+        const r = await discardedAndRebuilt(ledger, tally, NOT_SIGNED);
+        assert.notEqual(r.state.count, lie.count);
+        assert.equal(r.state.count, 25);
+        await ledger.close();
+      });
+    }
+
+    test('no signature field at all: discarded as malformed, the true state rebuilt', async () => {
+      const ledger = await ledgerWith(25);
+      await plant(ledger, tally.name, await record(ledger, tally, lie, 20));
+      const r = await discardedAndRebuilt(ledger, tally, /fields are malformed/);
+      assert.equal(r.state.count, 25);
+      await ledger.close();
+    });
+
+    test('a reader without the signer checks snapshots against the key genesis names', async () => {
+      const writer = await ledgerWith(25);
+      const store = writer.store;
+      await saveSnapshot(writer, tally, await manualFold(writer, tally, 20), 20);
+      await writer.close();
+      const reader = await openReader(store);
+      assert.equal(reader.signer, undefined);
+      const r = await rebuild(reader, tally);
+      assert.equal(r.source, 'snapshot', 'the kernel-signed snapshot is used read-only');
+      assert.equal(r.folded, 5);
+      await plant(reader, tally.name, await record(reader, tally, lie, 20, (m) => OTHER_KEY.sign(m)));
+      const forged = await discardedAndRebuilt(reader, tally, NOT_SIGNED);
+      assert.equal(forged.state.count, 25);
+      await reader.close();
+    });
+
+    test('a v1 snapshot (the earlier, unsigned format) is discarded, even with correct hashes or a valid signature attached', async () => {
+      const ledger = await ledgerWith(25);
+      const truth = await manualFold(ledger, tally, 20);
+      // Exactly what the previous version wrote: {v: 1, name, version, seq, entryHash, stateHash, state}.
+      const v1 = {...(await record(ledger, tally, truth, 20)), v: 1};
+      assert.deepEqual(Object.keys(v1), ['v', 'name', 'version', 'seq', 'entryHash', 'stateHash', 'state']);
+      await plant(ledger, tally.name, v1);
+      await discardedAndRebuilt(ledger, tally, /wrong format or name/);
+      await plant(ledger, tally.name, {...(await record(ledger, tally, truth, 20, (m) => KEY.sign(m))), v: 1});
+      await discardedAndRebuilt(ledger, tally, /wrong format or name/);
+      await plant(ledger, tally.name, {...v1, v: 2});
+      await discardedAndRebuilt(ledger, tally, /fields are malformed/);
+      await saveSnapshot(ledger, tally, truth, 20);
+      assert.equal((await rebuild(ledger, tally)).source, 'snapshot', 'saving again writes a v2 snapshot that is used');
+      await ledger.close();
     });
   });
 
