@@ -9,9 +9,9 @@ export default class Run extends AstridCommand {
     'the session. Every step is in the ledger (astrid audit show --session <id>). Grants use the resource grammar of docs/security.md. ' +
     'Exits 1 when the capsule trapped, ran out of budget or failed.';
   static override examples = [
-    '<%= config.bin %> run echo --topic echo.hello --input \'{"text":"hi"}\'',
+    '<%= config.bin %> run echo --grant bus.send:echo.reply --topic echo.hello --input \'{"text":"hi"}\'',
     '<%= config.bin %> run fs-tool --grant \'fs.read:/srv/project/**\' --grant \'bus.send:tool.fs.*\' --topic tool.fs.read --input \'{"path":"/srv/project/README.md"}\' --json',
-    '<%= config.bin %> run kv-notes --grant kv:notes --grant \'bus.send:notes.*\' --topic notes.add --input \'{"text":"buy milk"}\' --budget fuel=1000000,wall_ms=500',
+    '<%= config.bin %> run kv-notes --grant kv:notes --grant \'bus.send:notes.*\' --topic notes.add --input \'{"text":"buy milk"}\' --budget fuel=50000000,wall_ms=500',
   ];
   static override args = {capsule: Args.string({description: 'installed capsule name', required: true})};
   static override flags = {
