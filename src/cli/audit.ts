@@ -77,11 +77,14 @@ export async function auditShow(home: string, q: ShowQuery): Promise<EntryView[]
   });
 }
 
+/** An unsigned tail longer than this (in entry time) is an error for `audit verify`. */
+export const MAX_UNSIGNED_TAIL_MS = 60_000;
+
 /** Verify the home's ledger against the local kernel key. */
 export async function auditVerify(home: string, onProgress?: (done: number, total: number) => void): Promise<VerifyReport> {
   return withKernel(home, 'read', async (k) => {
     const total = k.ledger.head.seq;
-    return k.ledger.verify({trustedKey: k.publicKey, ...(onProgress ? {onProgress: (n: number) => onProgress(n, total)} : {})});
+    return k.ledger.verify({trustedKey: k.publicKey, maxUnsignedTailMs: MAX_UNSIGNED_TAIL_MS, ...(onProgress ? {onProgress: (n: number) => onProgress(n, total)} : {})});
   });
 }
 

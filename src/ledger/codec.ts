@@ -238,10 +238,98 @@ function isPlainMsgpack(b: Uint8Array): boolean {
 /** Result of decoding untrusted entry bytes. */
 export type DecodeResult = {readonly ok: true; readonly entry: AnyEntry} | {readonly ok: false; readonly problem: string};
 
+const knownIds = new Set<string>();
+function idOk(s: string): boolean {
+  if (knownIds.has(s)) return true;
+  if (!isId(s)) return false;
+  if (knownIds.size > 4096) knownIds.clear();
+  knownIds.add(s);
+  return true;
+}
+
+/**
+ * Fast path for entries in the canonical layout encodeWithPrev writes: the envelope is
+ * read by hand (exact key bytes, smallest-form uints, bin 8 prev, ASCII str ids) and only
+ * the body goes through the generic plain-msgpack check and msgpackr. Returns undefined
+ * when the bytes are not in that layout, and the caller falls back to the generic decoder,
+ * which accepts exactly the same entries (any valid plain encoding), so the two paths
+ * never disagree on validity, only on speed.
+ */
+function decodeCanonical(b: Uint8Array): DecodeResult | undefined {
+  let o = 0;
+  const n = b.length;
+  const key = (k: Uint8Array): boolean => {
+    if (o + k.length > n) return false;
+    for (let i = 0; i < k.length; i++) if (b[o + i] !== k[i]) return false;
+    o += k.length;
+    return true;
+  };
+  const uint = (): number => {
+    if (o >= n) return -1;
+    const t = b[o++] as number;
+    if (t < 0x80) return t;
+    const w = t === 0xcc ? 1 : t === 0xcd ? 2 : t === 0xce ? 4 : t === 0xcf ? 8 : 0;
+    if (w === 0 || o + w > n) return -1;
+    let v = 0;
+    for (let i = 0; i < w; i++) v = v * 256 + (b[o++] as number);
+    return Number.isSafeInteger(v) ? v : -1;
+  };
+  const str = (): string | undefined => {
+    if (o >= n) return undefined;
+    const t = b[o++] as number;
+    let len: number;
+    if (t >= 0xa0 && t <= 0xbf) len = t & 0x1f;
+    else if (t === 0xd9 && o < n) len = b[o++] as number;
+    else return undefined;
+    if (o + len > n) return undefined;
+    let out = '';
+    for (let i = 0; i < len; i++) {
+      const c = b[o + i] as number;
+      if (c >= 0x80) return undefined;
+      out += String.fromCharCode(c);
+    }
+    o += len;
+    return out;
+  };
+  if (b[o++] !== 0x89 || !key(K_V)) return undefined;
+  const v = uint();
+  if (v !== ENTRY_FORMAT_VERSION || !key(K_SEQ)) return undefined;
+  const seq = uint();
+  if (seq < 1 || !key(K_PREV) || b[o] !== 0xc4 || b[o + 1] !== BLAKE3_LEN || o + 2 + BLAKE3_LEN > n) return undefined;
+  const prev = b.subarray(o + 2, o + 2 + BLAKE3_LEN);
+  o += 2 + BLAKE3_LEN;
+  if (!key(K_TIME)) return undefined;
+  const time = uint();
+  if (time < 0 || !key(K_SESSION)) return undefined;
+  const session = str();
+  if (session === undefined || !key(K_PRINCIPAL)) return undefined;
+  const principal = str();
+  if (principal === undefined || !key(K_ACTOR)) return undefined;
+  const actor = str();
+  if (actor === undefined || !key(K_KIND)) return undefined;
+  const kind = str();
+  if (kind === undefined || !key(K_BODY)) return undefined;
+  if (!idOk(session) || !idOk(principal) || !idOk(actor) || !isEntryKind(kind)) return undefined;
+  const bodyBytes = b.subarray(o);
+  if (!isPlainMsgpack(bodyBytes)) return undefined;
+  let raw: unknown;
+  try {
+    raw = unpackr.unpack(bodyBytes);
+  } catch {
+    return undefined;
+  }
+  const body = parseBody(kind, raw);
+  if (typeof body === 'string') return {ok: false, problem: `bad ${kind} body: ${body}`};
+  const entry = {v, seq, prev, time, session, principal, actor, kind, body};
+  return {ok: true, entry: entry as unknown as AnyEntry};
+}
+
 /** Decode and validate entry bytes. Never throws on bad input. */
 export function decodeEntry(bytes: Uint8Array): DecodeResult {
   if (bytes.length === 0) return {ok: false, problem: 'empty'};
   if (bytes.length > MAX_ENTRY_BYTES) return {ok: false, problem: 'too large'};
+  const fast = decodeCanonical(bytes);
+  if (fast !== undefined) return fast;
   if (!isPlainMsgpack(bytes)) return {ok: false, problem: 'not plain msgpack (extension types, repeated or non-ASCII-string keys, or trailing bytes)'};
   let u: unknown;
   try {

@@ -162,6 +162,7 @@ export class Ledger {
   readonly #mode: 'read' | 'write';
   readonly #checkpointEvery: number;
   readonly #maxPending: number;
+  readonly #checkpointIntervalMs: number;
   #head: Head = {seq: 0, hash: ZERO_HASH, time: 0};
   #durable: Head = {seq: 0, hash: ZERO_HASH, time: 0};
   #lastCheckpointSeq = 0;
@@ -186,6 +187,7 @@ export class Ledger {
     this.#mode = o.mode ?? 'write';
     this.#checkpointEvery = o.checkpointEvery ?? 10_000;
     this.#maxPending = o.maxPending ?? 1 << 20;
+    this.#checkpointIntervalMs = o.checkpointIntervalMs ?? 5_000;
     this.#pending = newBatch(this.#head);
   }
 
@@ -294,6 +296,11 @@ export class Ledger {
     const v = await this.store.get(entryKey(c.seq));
     const split = v === undefined ? undefined : splitStoredValue(v);
     if (split === undefined || !bytesEqual(split.hash, c.hash)) return `entry ${c.seq} differs from its signed checkpoint (rewritten)`;
+    // A crash leaves an unsigned tail of a few seconds (time checkpoints); a much longer one
+    // means later checkpoints were removed, and signing now would bless what replaced them.
+    if (this.#checkpointIntervalMs > 0 && this.#head.time - c.time > Math.max(60_000, 3 * this.#checkpointIntervalMs)) {
+      return `entries after the newest checkpoint (seq ${c.seq}) run ${Math.round((this.#head.time - c.time) / 1000)} s past it; later checkpoints were probably removed`;
+    }
     return undefined;
   }
 

@@ -68,6 +68,12 @@ export interface VerifyOptions {
   readonly progressEvery?: number;
   /** Stop collecting after this many issues (default 1000); the report says how many were cut. */
   readonly maxIssues?: number;
+  /**
+   * When set, an unsigned tail whose entries run more than this many ms past the newest
+   * valid checkpoint is an error, not a warning (`astrid audit verify` uses 60 s: the kernel
+   * checkpoints every 5 s when busy and at every close, so only a crash leaves a short tail).
+   */
+  readonly maxUnsignedTailMs?: number;
 }
 
 /** A raw checkpoint as found in storage: its key seq and bytes. */
@@ -98,6 +104,11 @@ export class ChainVerifier {
   #headHash: Uint8Array = ZERO;
 
   readonly #tailSeverity: 'error' | 'warning';
+  /** Time of the newest valid checkpoint, and of the newest entry seen. */
+  #lastSignedTime = 0;
+  #headTime = 0;
+  /** See VerifyOptions.maxUnsignedTailMs. */
+  maxUnsignedTailMs: number | undefined;
 
   /**
    * @param requireFullCoverage when true an entry not covered by a signed checkpoint is an
@@ -143,6 +154,7 @@ export class ChainVerifier {
     switch (check) {
       case 'valid':
         this.#cpValid++;
+        if (c.seq >= this.#lastSignedSeq) this.#lastSignedTime = c.time;
         this.#lastSignedSeq = Math.max(this.#lastSignedSeq, c.seq);
         this.#cpBySeq.set(c.seq, [...(this.#cpBySeq.get(c.seq) ?? []), c]);
         return;
@@ -196,6 +208,7 @@ export class ChainVerifier {
       return;
     }
     const e = dec.entry;
+    this.#headTime = e.time;
     const computed = this.#hasher.hash(e.prev, bytes);
     this.#prevComputed = computed;
     if (keySeq === 1) {
@@ -256,11 +269,17 @@ export class ChainVerifier {
       // ledger without any valid checkpoint has had its signatures stripped or forged.
       this.#issue('CHECKPOINT_MISSING', 1, 'error', 'no valid signed checkpoint at all: every ledger is signed from genesis on, so checkpoints were removed or replaced');
     } else if (this.#headSeq > this.#lastSignedSeq && this.#trusted !== undefined) {
+      // An honest kernel signs at least every few seconds and at every close, so an unsigned
+      // tail is what a crash leaves: a few seconds of entries. A long one means checkpoints
+      // were removed and history after them may have been rewritten.
+      const span = this.#headTime - this.#lastSignedTime;
+      const long = this.maxUnsignedTailMs !== undefined && span > this.maxUnsignedTailMs;
       this.#issue(
         'TAIL_UNCHECKPOINTED',
         this.#lastSignedSeq + 1,
-        this.#tailSeverity,
-        `entries ${this.#lastSignedSeq + 1}..${this.#headSeq} are not yet covered by a signed checkpoint`,
+        long ? 'error' : this.#tailSeverity,
+        `entries ${this.#lastSignedSeq + 1}..${this.#headSeq} are not yet covered by a signed checkpoint` +
+          (long ? `, and they span ${Math.round(span / 1000)} s after it (a crash leaves seconds): checkpoints were probably removed` : ''),
       );
     }
     if (this.#cut > 0) {
@@ -281,6 +300,7 @@ export class ChainVerifier {
 export async function verifyStore(store: LedgerStore, o: VerifyOptions): Promise<VerifyReport> {
   const hasher = o.hasher ?? (await Blake3.create());
   const v = new ChainVerifier(hasher, o.trustedKey, o.maxIssues);
+  v.maxUnsignedTailMs = o.maxUnsignedTailMs;
   for await (const [k, val] of store.iterate(prefixRange(P_CHECKPOINT))) {
     v.checkpoint({keySeq: seqOfKey(k, P_CHECKPOINT), bytes: val});
   }
