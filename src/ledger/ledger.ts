@@ -135,6 +135,30 @@ function newBatch(last: Head): Batch {
   return {ops: [], sessions: new Map(), actors: new Map(), count: 0, last, checkpoint: false, done, resolve, reject};
 }
 
+/**
+ * The result of an enqueue: seq and hash at once, durability on demand. The promise is made
+ * only when someone asks (most host-call entries are awaited through a later entry), which
+ * keeps a promise and a closure per entry off the hot path.
+ */
+class Enqueued implements Appended {
+  #durable: Promise<Appended> | undefined;
+  constructor(
+    readonly seq: Seq,
+    readonly hash: Uint8Array,
+    readonly time: number,
+    private readonly done: Promise<void>,
+  ) {}
+
+  get durable(): Promise<Appended> {
+    if (this.#durable === undefined) {
+      const r: Appended = {seq: this.seq, hash: this.hash, time: this.time};
+      this.#durable = this.done.then(() => r);
+      this.#durable.catch(() => undefined); // a failure also fails every later append; callers await it or a later entry
+    }
+    return this.#durable;
+  }
+}
+
 /** An index value: the seqs (u64be each, ascending) one batch appended for one id. */
 function encodePostings(seqs: readonly number[]): Uint8Array {
   const out = new Uint8Array(seqs.length * 8);
@@ -362,9 +386,7 @@ export class Ledger {
    * @throws AstridError synchronously, for the same reasons append rejects.
    */
   enqueue<K extends EntryKind>(input: AppendInput<K>): Appended & {readonly durable: Promise<Appended>} {
-    const r = this.#enqueue(input);
-    r.durable.catch(() => undefined); // a failure also fails every later append; callers await `durable` or a later entry
-    return r;
+    return this.#enqueue(input);
   }
 
   #append<K extends EntryKind>(input: AppendInput<K>): Promise<Appended> {
@@ -437,7 +459,7 @@ export class Ledger {
     b.last = this.#head;
     if (seq - this.#lastCheckpointSeq >= this.#checkpointEvery && this.#signer !== undefined) b.checkpoint = true;
     this.#scheduleFlush();
-    return {seq, hash, time, durable: b.done.then(() => ({seq, hash, time}))};
+    return new Enqueued(seq, hash, time, b.done);
   }
 
   #scheduleFlush(): void {

@@ -20,7 +20,7 @@ function errno(e: unknown): string | undefined {
 
 /** Confine `path` for reading (the path must exist). */
 export function confineExisting(gate: Gate, base: Omit<GateRequest, 'value'>, path: string): Confined {
-  const first = gate.check({...base, value: path});
+  const first = gate.check({capsule: base.capsule, principal: base.principal, session: base.session, type: base.type, value: path});
   if (!first.allow) return {ok: false, abi: 'DENIED', decision: first};
   let real: string;
   try {
@@ -28,7 +28,7 @@ export function confineExisting(gate: Gate, base: Omit<GateRequest, 'value'>, pa
   } catch (e) {
     return errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR' ? {ok: false, abi: 'NOT_FOUND', reason: 'no such file'} : {ok: false, abi: 'INVALID', reason: String(errno(e))};
   }
-  const second = gate.check({...base, value: real});
+  const second = gate.check({capsule: base.capsule, principal: base.principal, session: base.session, type: base.type, value: real});
   if (!second.allow) {
     return {ok: false, abi: 'DENIED', decision: {...second, rule: 'symlink-escape', reason: `${path} resolves to ${real}: ${second.reason}`}};
   }
@@ -37,7 +37,7 @@ export function confineExisting(gate: Gate, base: Omit<GateRequest, 'value'>, pa
 
 /** Confine `path` for writing (the parent must exist; the file may not). */
 export function confineForWrite(gate: Gate, base: Omit<GateRequest, 'value'>, path: string): Confined {
-  const first = gate.check({...base, value: path});
+  const first = gate.check({capsule: base.capsule, principal: base.principal, session: base.session, type: base.type, value: path});
   if (!first.allow) return {ok: false, abi: 'DENIED', decision: first};
   let parent: string;
   try {
@@ -46,7 +46,7 @@ export function confineForWrite(gate: Gate, base: Omit<GateRequest, 'value'>, pa
     return errno(e) === 'ENOENT' ? {ok: false, abi: 'NOT_FOUND', reason: 'no such directory'} : {ok: false, abi: 'INVALID', reason: String(errno(e))};
   }
   const real = join(parent, basename(path));
-  const second = gate.check({...base, value: real});
+  const second = gate.check({capsule: base.capsule, principal: base.principal, session: base.session, type: base.type, value: real});
   if (!second.allow) {
     return {ok: false, abi: 'DENIED', decision: {...second, rule: 'symlink-escape', reason: `${path} resolves to ${real}: ${second.reason}`}};
   }

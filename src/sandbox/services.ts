@@ -39,14 +39,11 @@ const fail = (error: AbiErrorName, reason: string, denial?: Denial): CallResult 
 const isUint = (v: unknown, max = Number.MAX_SAFE_INTEGER): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= max;
 const NS_RE = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 
-function base(ctx: ServiceContext): {capsule: string; principal: string; session: string} {
-  return {capsule: ctx.capsule, principal: ctx.principal, session: ctx.session};
-}
 
 function kvAccess(ctx: ServiceContext, args: Record<string, unknown>): CallResult | string {
   const ns = args.ns;
   if (typeof ns !== 'string' || !NS_RE.test(ns)) return fail('INVALID', 'ns must be a lowercase namespace');
-  const d = ctx.gate.check({...base(ctx), type: 'kv', value: ns});
+  const d = ctx.gate.check({capsule: ctx.capsule, principal: ctx.principal, session: ctx.session, type: 'kv', value: ns});
   if (!d.allow) return fail('DENIED', d.reason, d);
   return ns;
 }
@@ -128,7 +125,7 @@ export function dispatchCall(ctx: ServiceContext, op: string, rawArgs: unknown):
 
 function confinedRead(ctx: ServiceContext, path: unknown): {real: string} | CallResult {
   if (typeof path !== 'string') return fail('INVALID', 'path must be a string');
-  const c = confineExisting(ctx.gate, {...base(ctx), type: 'fs.read'}, path);
+  const c = confineExisting(ctx.gate, {capsule: ctx.capsule, principal: ctx.principal, session: ctx.session, type: 'fs.read'}, path);
   if (c.ok) return {real: c.real};
   return c.abi === 'DENIED' ? fail('DENIED', c.decision.reason, c.decision) : fail(c.abi, c.reason);
 }
