@@ -61,7 +61,20 @@ export class GrantGate implements Gate {
     this.#o = o;
   }
 
+  /** Decisions by (type, value): grants are fixed for the gate's life, so a decision is too. */
+  readonly #cache = new Map<string, GateDecision>();
+
   check(req: GateRequest): GateDecision {
+    const key = req.type + '\u0000' + req.value;
+    const hit = this.#cache.get(key);
+    if (hit !== undefined) return hit;
+    const d = this.#decide(req);
+    if (this.#cache.size >= 4096) this.#cache.clear();
+    this.#cache.set(key, d);
+    return d;
+  }
+
+  #decide(req: GateRequest): GateDecision {
     const isPath = req.type === 'fs.read' || req.type === 'fs.write';
     if (isPath) {
       const segs = pathSegments(req.value);
