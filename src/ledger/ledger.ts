@@ -67,6 +67,8 @@ export interface LedgerOptions {
   readonly checkpointIntervalMs?: number;
   /** Most entries queued but not yet durable before append() refuses with LEDGER_OVERLOADED. */
   readonly maxPending?: number;
+  /** Seal a batch for writing once it holds this many entries and no write is in flight (default 1,000). */
+  readonly maxBatch?: number;
 }
 
 /** What a caller supplies to append; the ledger adds seq, prev and time. */
@@ -187,6 +189,7 @@ export class Ledger {
   readonly #checkpointEvery: number;
   readonly #maxPending: number;
   readonly #checkpointIntervalMs: number;
+  readonly #maxBatch: number;
   #head: Head = {seq: 0, hash: ZERO_HASH, time: 0};
   #durable: Head = {seq: 0, hash: ZERO_HASH, time: 0};
   #lastCheckpointSeq = 0;
@@ -212,6 +215,7 @@ export class Ledger {
     this.#checkpointEvery = o.checkpointEvery ?? 10_000;
     this.#maxPending = o.maxPending ?? 1 << 20;
     this.#checkpointIntervalMs = o.checkpointIntervalMs ?? 5_000;
+    this.#maxBatch = Math.max(1, o.maxBatch ?? 1_000);
     this.#pending = newBatch(this.#head);
   }
 
@@ -303,11 +307,10 @@ export class Ledger {
       const signer = this.#signer as CheckpointSigner;
       await this.store.batch([{type: 'put', key: fmtKey, value: new Uint8Array(Buffer.from(LEDGER_FORMAT, 'utf8'))}], {sync: true});
       this.#kernelKey = signer.publicKey;
-      const genesis = this.append({kind: 'genesis', body: {format: ENTRY_FORMAT_VERSION, kernelKey: signer.publicKey}});
       // Genesis and its signed checkpoint land in one atomic batch: every ledger carries at
       // least one checkpoint, so a ledger with none was stripped (CHECKPOINT_MISSING).
       this.#pending.checkpoint = true;
-      await genesis;
+      await this.append({kind: 'genesis', body: {format: ENTRY_FORMAT_VERSION, kernelKey: signer.publicKey}});
     }
   }
 
@@ -458,7 +461,13 @@ export class Ledger {
     this.#head = {seq, hash, time};
     b.last = this.#head;
     if (seq - this.#lastCheckpointSeq >= this.#checkpointEvery && this.#signer !== undefined) b.checkpoint = true;
-    this.#scheduleFlush();
+    if (b.count >= this.#maxBatch && this.#writing === undefined) {
+      // Seal now rather than at the end of the caller's synchronous burst: the batch is
+      // written (on libuv's thread) while the caller goes on encoding the next entries.
+      void this.#flush();
+    } else {
+      this.#scheduleFlush();
+    }
     return new Enqueued(seq, hash, time, b.done);
   }
 
