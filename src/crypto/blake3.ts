@@ -47,6 +47,11 @@ export class Blake3 {
     return h.digest('binary');
   }
 
+  /** BLAKE3-256 of one buffer (no rest-argument array: the hot path of the ledger). */
+  hashOne(bytes: Uint8Array): Uint8Array {
+    return this.#h.init().update(bytes).digest('binary');
+  }
+
   /** BLAKE3-256 of the concatenation of `parts`, as lowercase hex. */
   hex(...parts: Uint8Array[]): Blake3Hex {
     return toHex(this.hash(...parts)) as Blake3Hex;

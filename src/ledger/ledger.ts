@@ -445,7 +445,7 @@ export class Ledger {
     if (buf.length - BLAKE3_LEN > MAX_ENTRY_BYTES) {
       throw new AstridError('LEDGER_ENTRY_TOO_LARGE', `entry of ${buf.length - BLAKE3_LEN} bytes exceeds ${MAX_ENTRY_BYTES}`);
     }
-    const hash = this.#hasher.hash(buf);
+    const hash = this.#hasher.hashOne(buf);
     buf.set(hash, 0); // now hash || entry bytes: the stored value
     const value = buf;
     const b = this.#pending;
