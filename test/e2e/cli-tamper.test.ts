@@ -270,6 +270,13 @@ describe('astrid audit verify on a ledger edited behind its back', () => {
       [['CHECKPOINT_MISSING', 1, 'error']],
     );
     assert.match(v.human.stdout, /0\/0 checkpoints valid/);
+    // The kernel must not sign its way out of it: writing is refused, and nothing is written.
+    const note = await runCliAsync(['audit', 'note', 'would be signed over a stripped history', '--json'], home);
+    assert.equal(note.status, 1, note.stdout);
+    assert.equal(((JSON.parse(note.stdout) as Json).error as Json).code, 'LEDGER_CORRUPT');
+    assert.deepEqual(await withDb(home, (db) => seqsOf(db, 'C')), [], 'a checkpoint was written over the stripped ledger');
+    assert.equal((await withDb(home, (db) => seqsOf(db, 'E'))).at(-1), headSeq, 'an entry was appended');
+    assertNamed(await verifyTampered(home), 'CHECKPOINT_MISSING', 1);
   });
 
   it('(g) the last entry made undecodable: ENTRY_UNDECODABLE at the head, and `audit note` refuses to chain onto it (LEDGER_CORRUPT)', async () => {
@@ -306,10 +313,10 @@ describe('astrid audit verify on a ledger edited behind its back', () => {
         const fb = s === seq ? Buffer.concat([forgedBytes.subarray(0, fieldOffset(forgedBytes, 'body')), packr.pack({text: 'a rewritten note'})]) : forgedBytes;
         // The forgery must decode to exactly the intended entry, or it proves nothing.
         const forged: Json = {...e, ...(prev === undefined ? {} : {prev}), ...(s === seq ? {body: {text: 'a rewritten note'}} : {})};
-        assert.deepEqual(unpackr.unpack(fb), forged, `entry ${s} was not forged as intended`);
+        assert.deepEqual(unpackr.unpack(Uint8Array.from(fb)), forged, `entry ${s} was not forged as intended`);
         const hash = Buffer.from(await blake3(Buffer.concat([forged.prev as Uint8Array, fb])), 'hex');
         await db.put(seqKey('E', s), Buffer.concat([hash, fb]));
-        prev = hash;
+        prev = Uint8Array.from(hash);
       }
     });
     const v = await verifyTampered(home);
