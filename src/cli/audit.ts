@@ -84,7 +84,7 @@ export const MAX_UNSIGNED_TAIL_MS = 60_000;
 export async function auditVerify(home: string, onProgress?: (done: number, total: number) => void): Promise<VerifyReport> {
   return withKernel(home, 'read', async (k) => {
     const total = k.ledger.head.seq;
-    return k.ledger.verify({trustedKey: k.publicKey, maxUnsignedTailMs: MAX_UNSIGNED_TAIL_MS, ...(onProgress ? {onProgress: (n: number) => onProgress(n, total)} : {})});
+    return k.ledger.verify({trustedKey: k.publicKey, maxUnsignedTailMs: MAX_UNSIGNED_TAIL_MS, ...(k.anchor ? {anchor: k.anchor} : {}), ...(onProgress ? {onProgress: (n: number) => onProgress(n, total)} : {})});
   });
 }
 

@@ -24,7 +24,11 @@ export async function bootReport(k: KernelState, onProgress?: (n: number, total:
   const boot = await k.ledger.append({kind: 'kernel.boot', body: {version: ASTRID_VERSION, mode: 'start'}});
   await k.ledger.checkpoint(); // sign the head so the verification below covers every entry
   const total = k.ledger.head.seq;
-  const verify = await k.ledger.verify(onProgress ? {onProgress: (n) => onProgress(n, total)} : {});
+  const verify = await k.ledger.verify({
+    maxUnsignedTailMs: 60_000,
+    ...(k.anchor === undefined ? {} : {anchor: k.anchor}),
+    ...(onProgress ? {onProgress: (n: number) => onProgress(n, total)} : {}),
+  });
   const rebuilt = await rebuild(k.ledger, statsProjection);
   await saveSnapshot(k.ledger, statsProjection, rebuilt.state, rebuilt.seq);
   return {

@@ -9,3 +9,4 @@ export {runSession, parseBudgetFlag, MAX_ACTIVATIONS_PER_RUN, type RunOptions, t
 export {openCapsuleStore} from './capsules.js';
 export {statsProjection, statsView, type LedgerStats} from './stats.js';
 export {bootReport, type BootReport} from './boot.js';
+export {readAnchor, writeAnchor, anchorPath, ANCHOR_FILE} from './anchor.js';

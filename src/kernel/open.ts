@@ -5,7 +5,8 @@
  */
 import {join} from 'node:path';
 import {ensurePrivateDir, loadOrCreateKernelKey, toHex} from '../crypto/index.js';
-import {Ledger, LevelStore, type Clock} from '../ledger/index.js';
+import {Ledger, LevelStore, type Clock, type LedgerAnchor} from '../ledger/index.js';
+import {readAnchor, writeAnchor} from './anchor.js';
 import {LEDGER_DIR, prepareHome} from './home.js';
 import {systemClock} from './clock.js';
 
@@ -16,6 +17,8 @@ export interface KernelState {
   readonly publicKeyHex: string;
   readonly publicKey: Uint8Array;
   readonly clock: Clock;
+  /** The anchor read at open (the newest checkpoint this kernel remembers writing). */
+  readonly anchor: LedgerAnchor | undefined;
   close(): Promise<void>;
 }
 
@@ -38,11 +41,15 @@ export async function openKernelState(o: OpenOptions): Promise<KernelState> {
   const key = loadOrCreateKernelKey(o.home);
   ensurePrivateDir(join(o.home, LEDGER_DIR));
   const clock = o.clock ?? systemClock;
+  const anchor = readAnchor(o.home);
+  const home = o.home;
   const ledger = await Ledger.open({
     store: new LevelStore(join(o.home, LEDGER_DIR)),
     clock,
     signer: key,
     mode: o.mode,
+    ...(anchor === undefined ? {} : {anchor}),
+    onCheckpoint: (a) => writeAnchor(home, a),
     ...(o.checkpointEvery === undefined ? {} : {checkpointEvery: o.checkpointEvery}),
     ...(o.checkpointIntervalMs === undefined ? {} : {checkpointIntervalMs: o.checkpointIntervalMs}),
   });
@@ -52,6 +59,7 @@ export async function openKernelState(o: OpenOptions): Promise<KernelState> {
     publicKey: key.publicKey,
     publicKeyHex: toHex(key.publicKey),
     clock,
+    anchor,
     close: () => ledger.close(),
   };
 }

@@ -69,6 +69,20 @@ export interface LedgerOptions {
   readonly maxPending?: number;
   /** Seal a batch for writing once it holds this many entries and no write is in flight (default 1,000). */
   readonly maxBatch?: number;
+  /**
+   * The newest checkpoint this kernel knows it wrote, kept outside the ledger (the kernel
+   * keeps it beside its key). A write-mode open refuses a ledger that no longer holds it:
+   * that ledger was rolled back or rewritten past a signature.
+   */
+  readonly anchor?: LedgerAnchor;
+  /** Called after each checkpoint is durable (the kernel stores it as the next anchor). */
+  readonly onCheckpoint?: (anchor: LedgerAnchor) => void;
+}
+
+/** A checkpoint position remembered outside the ledger. */
+export interface LedgerAnchor {
+  readonly seq: number;
+  readonly hash: Uint8Array;
 }
 
 /** What a caller supplies to append; the ledger adds seq, prev and time. */
@@ -190,6 +204,8 @@ export class Ledger {
   readonly #maxPending: number;
   readonly #checkpointIntervalMs: number;
   readonly #maxBatch: number;
+  readonly #anchor: LedgerAnchor | undefined;
+  readonly #onCheckpoint: ((a: LedgerAnchor) => void) | undefined;
   #head: Head = {seq: 0, hash: ZERO_HASH, time: 0};
   #durable: Head = {seq: 0, hash: ZERO_HASH, time: 0};
   #lastCheckpointSeq = 0;
@@ -216,6 +232,8 @@ export class Ledger {
     this.#maxPending = o.maxPending ?? 1 << 20;
     this.#checkpointIntervalMs = o.checkpointIntervalMs ?? 5_000;
     this.#maxBatch = Math.max(1, o.maxBatch ?? 1_000);
+    this.#anchor = o.anchor;
+    this.#onCheckpoint = o.onCheckpoint;
     this.#pending = newBatch(this.#head);
   }
 
@@ -314,7 +332,23 @@ export class Ledger {
     }
   }
 
+  async #checkAnchor(): Promise<string | undefined> {
+    const a = this.#anchor;
+    if (a === undefined) return undefined;
+    const why = `this kernel signed seq ${a.seq} (its anchor), but the ledger`;
+    if (this.#head.seq < a.seq) return `${why} now ends at seq ${this.#head.seq} (rolled back)`;
+    const cv = await this.store.get(checkpointKey(a.seq));
+    const c = cv === undefined ? undefined : decodeCheckpoint(cv);
+    if (c === undefined || typeof c === 'string' || !bytesEqual(c.hash, a.hash)) return `${why} no longer holds that checkpoint (stripped or replaced)`;
+    const v = await this.store.get(entryKey(a.seq));
+    const split = v === undefined ? undefined : splitStoredValue(v);
+    if (split === undefined || !bytesEqual(split.hash, a.hash)) return `${why} has another entry there (rewritten)`;
+    return undefined;
+  }
+
   async #checkLastCheckpoint(c: Checkpoint | string | undefined): Promise<string | undefined> {
+    const anchored = await this.#checkAnchor();
+    if (anchored !== undefined) return anchored;
     if (c === undefined) return 'the ledger has entries but no signed checkpoint (stripped?)';
     if (typeof c === 'string') return `the newest checkpoint is malformed (${c})`;
     const signer = this.#signer as CheckpointSigner;
@@ -497,7 +531,14 @@ export class Ledger {
         if (this.#failed) throw this.#failed;
         await this.store.batch(b.ops, {sync: true});
         this.#durable = b.last;
-        if (cp !== undefined) this.#lastCheckpointSeq = cp.seq;
+        if (cp !== undefined) {
+          this.#lastCheckpointSeq = cp.seq;
+          try {
+            this.#onCheckpoint?.({seq: cp.seq, hash: cp.hash});
+          } catch {
+            // a stale anchor only weakens rollback detection; the ledger itself is intact
+          }
+        }
         this.#pendingCount -= b.count;
         b.resolve();
       } catch (e) {

@@ -35,6 +35,7 @@ export const VERIFY_ISSUE_CODES = [
   'TAIL_UNCHECKPOINTED',
   'CHECKPOINT_MISSING',
   'BUNDLE_HEAD_MISMATCH',
+  'ANCHOR_MISMATCH',
   'NO_TRUSTED_KEY',
   'MORE_ISSUES',
   'BUNDLE_MALFORMED',
@@ -74,6 +75,8 @@ export interface VerifyOptions {
    * checkpoints every 5 s when busy and at every close, so only a crash leaves a short tail).
    */
   readonly maxUnsignedTailMs?: number;
+  /** The kernel's remembered newest checkpoint (see LedgerOptions.anchor): it must still be there. */
+  readonly anchor?: {readonly seq: number; readonly hash: Uint8Array};
 }
 
 /** A raw checkpoint as found in storage: its key seq and bytes. */
@@ -108,6 +111,10 @@ export class ChainVerifier {
   #lastSignedTime = 0;
   #headTime = 0;
   #scratch = new Uint8Array(4096);
+  /** See VerifyOptions.anchor. */
+  anchor: {readonly seq: number; readonly hash: Uint8Array} | undefined;
+  #anchorCheckpoint = false;
+  #anchorEntry = false;
   /** See VerifyOptions.maxUnsignedTailMs. */
   maxUnsignedTailMs: number | undefined;
 
@@ -154,6 +161,7 @@ export class ChainVerifier {
     const check = checkCheckpoint(c, this.#trusted);
     switch (check) {
       case 'valid':
+        if (this.anchor !== undefined && c.seq === this.anchor.seq && bytesEqual(c.hash, this.anchor.hash)) this.#anchorCheckpoint = true;
         this.#cpValid++;
         if (c.seq >= this.#lastSignedSeq) this.#lastSignedTime = c.time;
         this.#lastSignedSeq = Math.max(this.#lastSignedSeq, c.seq);
@@ -202,6 +210,7 @@ export class ChainVerifier {
     const bytes = value.subarray(32);
     this.#prevStored = stored;
     this.#headHash = stored;
+    if (this.anchor !== undefined && keySeq === this.anchor.seq && bytesEqual(stored, this.anchor.hash)) this.#anchorEntry = true;
     this.#checkCheckpointsAt(keySeq, stored);
     const dec = decodeEntry(bytes);
     if (!dec.ok) {
@@ -261,6 +270,14 @@ export class ChainVerifier {
   }
 
   finish(): VerifyReport {
+    if (this.anchor !== undefined && !(this.#anchorCheckpoint && this.#anchorEntry)) {
+      this.#issue(
+        'ANCHOR_MISMATCH',
+        this.anchor.seq,
+        'error',
+        `this kernel signed seq ${this.anchor.seq} with hash ${toHex(this.anchor.hash).slice(0, 16)}…, and the ledger no longer holds that checkpoint and entry (rolled back, stripped or rewritten)`,
+      );
+    }
     if (this.#lastSignedSeq > this.#headSeq) {
       this.#issue(
         'LEDGER_TRUNCATED',
@@ -307,6 +324,7 @@ export async function verifyStore(store: LedgerStore, o: VerifyOptions): Promise
   const hasher = o.hasher ?? (await Blake3.create());
   const v = new ChainVerifier(hasher, o.trustedKey, o.maxIssues);
   v.maxUnsignedTailMs = o.maxUnsignedTailMs;
+  v.anchor = o.anchor;
   for await (const [k, val] of store.iterate(prefixRange(P_CHECKPOINT))) {
     v.checkpoint({keySeq: seqOfKey(k, P_CHECKPOINT), bytes: val});
   }
