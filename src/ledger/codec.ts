@@ -36,7 +36,25 @@ const unpackr = new Unpackr({useRecords: false, mapsAsObjects: true, int64AsType
 
 /** Encode an entry. The caller guarantees the entry is valid (the Ledger validates first). */
 export function encodeEntry(e: LedgerEntry): Uint8Array {
-  return encodeWithPrev(e).subarray(BLAKE3_LEN);
+  return encodeWithPrev(e).slice(BLAKE3_LEN); // a copy: the encoder's buffer is a view into a shared slab
+}
+
+// Entries are carved out of shared 256 KiB slabs rather than one ArrayBuffer each: a
+// typed array over 64 bytes gets its own off-heap backing store, slow to allocate and to
+// collect by the thousand. A slab is never reused; it is collected once no view of it is
+// left (the stores copy what they keep).
+const SLAB = 256 * 1024;
+let slabBuf = new Uint8Array(0);
+let slabPos = 0;
+function slab(n: number): Uint8Array {
+  if (n > SLAB / 4) return new Uint8Array(n);
+  if (slabPos + n > slabBuf.length) {
+    slabBuf = new Uint8Array(SLAB);
+    slabPos = 0;
+  }
+  const v = slabBuf.subarray(slabPos, slabPos + n);
+  slabPos += (n + 7) & ~7;
+  return v;
 }
 
 // Field-name headers, precomputed: fixstr of each key.
@@ -69,7 +87,7 @@ export function encodeWithPrev(e: LedgerEntry): Uint8Array {
   const size = BLAKE3_LEN + 1 + K_V.length + 9 + K_SEQ.length + 9 + K_PREV.length + 2 + 32 + K_TIME.length + 9 +
     K_SESSION.length + 2 + session.length + K_PRINCIPAL.length + 2 + principal.length + K_ACTOR.length + 2 + actor.length +
     K_KIND.length + 2 + kind.length + K_BODY.length + body.length;
-  const out = new Uint8Array(size);
+  const out = slab(size);
   out.set(e.prev, 0);
   let o = BLAKE3_LEN;
   const raw = (b: Uint8Array): void => {
