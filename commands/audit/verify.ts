@@ -6,11 +6,13 @@ export default class AuditVerify extends AstridCommand {
   static override description =
     'Checks every entry (decodes, its hash, its link to the previous entry, its position) and every checkpoint (signature by the ' +
     'kernel key, the hash it states, truncation below it). Exits 0 when intact, 1 with each issue listed otherwise. With --bundle, ' +
-    'verifies an exported bundle using only the public key given by --pubkey (hex, base64, PEM, or a file holding one).';
+    'verifies an exported bundle using only the public key given by --pubkey (hex, base64, PEM, or a file holding one); ' +
+    'add --expect-head SEQ[:HASH] (the head the exporter printed) to catch a bundle cut back to an earlier checkpoint.';
   static override examples = [
     '<%= config.bin %> audit verify',
     '<%= config.bin %> audit verify --json',
     '<%= config.bin %> audit verify --bundle ledger.astrid --pubkey ~/.astrid/keys/kernel.pub',
+    '<%= config.bin %> audit verify --bundle ledger.astrid --pubkey 6f1c…e2 --expect-head 4210',
   ];
   static override flags = {
     bundle: Flags.string({description: 'verify this exported bundle instead of the home ledger', dependsOn: ['pubkey'], helpValue: '<file>'}),

@@ -129,6 +129,7 @@ export async function verifyBundle(
   let header = false;
   let ended = false;
   let phase: 'c' | 'e' = 'c';
+  let headerHead: {seq: number; hash: string} | undefined;
   let lastSeq = 0;
   const bad = (msg: string): void => v.external('BUNDLE_MALFORMED', lastSeq, `line ${lineNo}: ${msg}`);
   try {
@@ -152,6 +153,9 @@ export async function verifyBundle(
           throw new AstridError('LEDGER_BUNDLE_INVALID', `${path} is not an ${BUNDLE_FORMAT} v${BUNDLE_VERSION} file`);
         }
         header = true;
+        const h = r.head as {seq?: unknown; hash?: unknown} | undefined;
+        if (h !== null && typeof h === 'object' && isSeq(h.seq) && typeof h.hash === 'string' && HEX64.test(h.hash)) headerHead = {seq: h.seq, hash: h.hash};
+        else bad('the header has no valid head');
         continue;
       }
       if (ended) {
@@ -198,6 +202,10 @@ export async function verifyBundle(
   }
   if (!header) throw new AstridError('LEDGER_BUNDLE_INVALID', `${path} is empty or not a bundle`);
   if (!ended) v.external('BUNDLE_MALFORMED', lastSeq + 1, 'the bundle has no end line (cut short)');
+  // The header is unsigned, so this only catches a careless cut; --expect-head is the real check.
+  if (headerHead !== undefined && (headerHead.seq !== v.head.seq || headerHead.hash !== v.head.hash)) {
+    v.external('BUNDLE_HEAD_MISMATCH', Math.min(headerHead.seq, v.head.seq) + 1, `the header says the head is #${headerHead.seq}, the entries end at #${v.head.seq}`);
+  }
   const eh = options.expectHead;
   if (eh !== undefined) {
     const head = v.head;
