@@ -102,19 +102,30 @@ function segMatch(glob: string, seg: string): boolean {
   return re.test(seg);
 }
 
-function globMatch(g: readonly string[], p: readonly string[], gi = 0, pi = 0): boolean {
-  while (gi < g.length) {
-    const gs = g[gi] as string;
+/**
+ * Segment-wise glob match by dynamic programming: O(globSegments x pathSegments), whatever
+ * the number of `**` (a backtracking matcher is exponential in them, and both the glob and
+ * the path can come from a capsule).
+ */
+function globMatch(g: readonly string[], p: readonly string[]): boolean {
+  // can[j]: glob prefix g[0..i) matches path prefix p[0..j)
+  let can = new Array<boolean>(p.length + 1).fill(false);
+  can[0] = true;
+  for (let i = 0; i < g.length; i++) {
+    const gs = g[i] as string;
+    const next = new Array<boolean>(p.length + 1).fill(false);
     if (gs === '**') {
-      if (gi === g.length - 1) return true;
-      for (let k = pi; k <= p.length; k++) if (globMatch(g, p, gi + 1, k)) return true;
-      return false;
+      let any = false;
+      for (let j = 0; j <= p.length; j++) {
+        any = any || (can[j] as boolean);
+        next[j] = any; // ** consumes zero or more segments
+      }
+    } else {
+      for (let j = 0; j < p.length; j++) if (can[j] && segMatch(gs, p[j] as string)) next[j + 1] = true;
     }
-    if (pi >= p.length || !segMatch(gs, p[pi] as string)) return false;
-    gi++;
-    pi++;
+    can = next;
   }
-  return pi === p.length;
+  return can[p.length] as boolean;
 }
 
 /** Does the path glob match the (normalised, absolute) path? Unnormalised paths never match. */

@@ -100,6 +100,12 @@ export class CapsuleInstance {
   #sends: SendRecord[] = [];
   #memRefused = false;
   #fatal: unknown;
+  /**
+   * Set when the host ends an activation. Sticky: a guest built with exception handling can
+   * catch the JavaScript exception an import throws (catch_all), so every later host call
+   * throws it again and the activation's result is this outcome whatever the guest returns.
+   */
+  #stopped: Unwind | undefined;
   #active = false;
   #dead = false;
 
@@ -183,7 +189,7 @@ export class CapsuleInstance {
       return c.ledger.enqueue({kind: input.kind, body: input.body, session: c.session, principal: c.principal, actor: this.capsule.name} as typeof input);
     } catch (e) {
       this.#fatal ??= e;
-      throw new Unwind('SANDBOX_INSTANCE_FAILED', 'the ledger cannot record; stopping (fail secure)');
+      throw this.#stop('SANDBOX_INSTANCE_FAILED', 'the ledger cannot record; stopping (fail secure)');
     }
   }
 
@@ -203,6 +209,7 @@ export class CapsuleInstance {
     this.#sends = [];
     this.#memRefused = false;
     this.#fatal = undefined;
+    this.#stopped = undefined;
     let outcome: Outcome = 'ok';
     let msg = '';
     const fuel = this.#exports.fuel;
@@ -225,6 +232,8 @@ export class CapsuleInstance {
     } catch (e) {
       ({outcome, msg} = this.#classify(e, fuel));
     }
+    const stopped = this.#stopped as Unwind | undefined; // set by host calls during the guest run
+    if (stopped !== undefined) ({outcome, msg} = {outcome: stopped.outcome, msg: stopped.message});
     const remaining = Number(fuel.value as bigint);
     const fuelUsed = Math.min(c.budget.fuel, Math.max(0, c.budget.fuel - remaining));
     if (this.#fatal !== undefined) {
@@ -258,9 +267,15 @@ export class CapsuleInstance {
     return {outcome: 'SANDBOX_INSTANCE_FAILED', msg: `kernel-side failure during the activation: ${(e as Error)?.message ?? String(e)}`};
   }
 
+  #stop(outcome: Outcome, message: string): Unwind {
+    this.#stopped ??= new Unwind(outcome, message);
+    return this.#stopped;
+  }
+
   /** Common prologue of every host call: the wall-clock backstop and the per-activation quota. */
   #admit(op: string): bigint | undefined {
-    if (this.#ctx.clock.now() > this.#deadline) throw new Unwind('SANDBOX_TIMEOUT', `wall-clock budget of ${this.#ctx.budget.wall_ms} ms exceeded (at ${op})`);
+    if (this.#stopped !== undefined) throw this.#stopped;
+    if (this.#ctx.clock.now() > this.#deadline) throw this.#stop('SANDBOX_TIMEOUT', `wall-clock budget of ${this.#ctx.budget.wall_ms} ms exceeded (at ${op})`);
     this.#calls++;
     if (this.#calls > ABI_LIMITS.maxCallsPerActivation) {
       if (!this.#quotaRecorded) {
@@ -376,9 +391,10 @@ export class CapsuleInstance {
 
   #reply(ptr: number): void {
     const r = this.#pendingReply;
-    if (r === undefined) throw new Unwind('SANDBOX_TRAP', 'reply called without a pending reply');
+    if (this.#stopped !== undefined) throw this.#stopped;
+    if (r === undefined) throw this.#stop('SANDBOX_TRAP', 'reply called without a pending reply');
     const p = ptr >>> 0;
-    if (p + r.length > this.#memory.buffer.byteLength) throw new Unwind('SANDBOX_TRAP', 'reply pointer outside memory');
+    if (p + r.length > this.#memory.buffer.byteLength) throw this.#stop('SANDBOX_TRAP', 'reply pointer outside memory');
     new Uint8Array(this.#memory.buffer, p, r.length).set(r);
     this.#pendingReply = undefined;
   }
@@ -394,7 +410,8 @@ export class CapsuleInstance {
   }
 
   #grow(delta: number): number {
-    if (this.#ctx.clock.now() > this.#deadline) throw new Unwind('SANDBOX_TIMEOUT', `wall-clock budget of ${this.#ctx.budget.wall_ms} ms exceeded (at memory.grow)`);
+    if (this.#stopped !== undefined) throw this.#stopped;
+    if (this.#ctx.clock.now() > this.#deadline) throw this.#stop('SANDBOX_TIMEOUT', `wall-clock budget of ${this.#ctx.budget.wall_ms} ms exceeded (at memory.grow)`);
     const current = this.#memory.buffer.byteLength / 65_536;
     const want = delta >>> 0;
     if (current + want <= this.#maxPages) {
@@ -404,6 +421,7 @@ export class CapsuleInstance {
         // fall through: the engine refused (e.g. no address space)
       }
     }
+    if (this.#memRefused) return -1; // recorded once per activation: a refusal loop must not flood the ledger
     this.#memRefused = true;
     this.#enqueue({kind: 'sandbox.memory_refused', body: {capsule: this.capsule.name, code: 'SANDBOX_MEMORY_LIMIT', requestedPages: current + want, limitPages: this.#maxPages}});
     return -1;

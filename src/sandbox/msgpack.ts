@@ -6,22 +6,29 @@
 import {Packr, Unpackr} from 'msgpackr';
 
 const packr = new Packr({useRecords: false, moreTypes: false, variableMapSize: true});
-const unpackr = new Unpackr({useRecords: false, mapsAsObjects: true, int64AsType: 'number'});
+// structuredClone off: msgpackr's reference extensions (0x69/0x70) would let a few hundred
+// bytes decode into a DAG that a tree walk visits 2^depth times.
+const unpackr = new Unpackr({useRecords: false, mapsAsObjects: true, int64AsType: 'number', structuredClone: false});
+
+/** Most nodes a guest value may have (a 64 KiB message cannot honestly need more). */
+export const MAX_NODES = 70_000;
 
 /** Encode a host value for the guest or the ledger. */
 export function pack(v: unknown): Uint8Array {
   return packr.pack(v);
 }
 
-function clean(v: unknown, depth: number): boolean {
-  if (depth > 64) return false;
+function clean(v: unknown, depth: number, seen: WeakSet<object>, budget: {nodes: number}): boolean {
+  if (depth > 64 || --budget.nodes < 0) return false;
   if (v === null || typeof v !== 'object') return true;
+  if (seen.has(v)) return false; // shared or cyclic: not plain data
+  seen.add(v);
   if (v instanceof Uint8Array) return true;
-  if (Array.isArray(v)) return v.every((x) => clean(x, depth + 1));
+  if (Array.isArray(v)) return v.every((x) => clean(x, depth + 1, seen, budget));
   if (Object.getPrototypeOf(v) !== Object.prototype) return false;
   for (const k of Object.keys(v)) {
     if (k === '__proto__' || k === 'constructor' || k === 'prototype') return false;
-    if (!clean((v as Record<string, unknown>)[k], depth + 1)) return false;
+    if (!clean((v as Record<string, unknown>)[k], depth + 1, seen, budget)) return false;
   }
   return true;
 }
@@ -34,7 +41,7 @@ export function unpackUntrusted(bytes: Uint8Array): unknown {
   } catch {
     return undefined;
   }
-  return clean(v, 0) ? v : undefined;
+  return clean(v, 0, new WeakSet(), {nodes: MAX_NODES}) ? v : undefined;
 }
 
 /** A plain map with exactly the allowed keys (and all required ones present), else undefined. */

@@ -5,7 +5,7 @@
  * authorising entry is durable. Every path goes through fs-confine; every access through
  * the gate.
  */
-import {closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, writeSync, fsyncSync} from 'node:fs';
+import {closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readdirSync, readSync, writeSync, fsyncSync} from 'node:fs';
 import type {Clock} from '../ledger/index.js';
 import {type AbiErrorName} from './abi.js';
 import {confineExisting, confineForWrite} from './fs-confine.js';
@@ -209,11 +209,18 @@ export function performFsWrite(
   if (!c.ok) return c.abi === 'DENIED' ? {ok: false, code: 'GATE_DENIED', reason: c.decision.reason, denial: c.decision} : {ok: false, code: c.abi, reason: c.reason};
   let fd: number;
   try {
-    fd = openSync(c.real, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+    // O_NONBLOCK: a FIFO without a reader fails at once instead of blocking the kernel.
+    fd = openSync(c.real, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
   } catch (e) {
     return {ok: false, code: 'IO', reason: (e as Error).message};
   }
   try {
+    const st = fstatSync(fd);
+    // Only regular files, and not hard links: a second name elsewhere (e.g. in the Astrid
+    // home) would be written through, and a name-based check cannot see it.
+    if (!st.isFile()) return {ok: false, code: 'INVALID', reason: 'not a regular file'};
+    if (st.nlink > 1) return {ok: false, code: 'INVALID', reason: 'the file has other hard links'};
+    ftruncateSync(fd, 0);
     let off = 0;
     while (off < data.length) off += writeSync(fd, data, off);
     fsyncSync(fd);
