@@ -25,10 +25,10 @@ type Wabt = {parseWat(name: string, text: string, features?: Record<string, bool
 let wabtP: Promise<Wabt> | undefined;
 
 /** Compile WAT text to a wasm binary. */
-export async function wat2wasm(text: string, name = 'capsule.wat'): Promise<Uint8Array> {
+export async function wat2wasm(text: string, name = 'capsule.wat', extraFeatures: Record<string, boolean> = {}): Promise<Uint8Array> {
   wabtP ??= import('wabt').then((m) => (m as unknown as {default: () => Promise<Wabt>}).default());
   const wabt = await wabtP;
-  const mod = wabt.parseWat(name, text, {mutable_globals: true, sign_extension: true, bulk_memory: true});
+  const mod = wabt.parseWat(name, text, {mutable_globals: true, sign_extension: true, bulk_memory: true, ...extraFeatures});
   try {
     return new Uint8Array(mod.toBinary({}).buffer);
   } finally {
@@ -49,6 +49,8 @@ export interface WatCapsuleOptions {
   readonly kv?: readonly string[];
   readonly budget?: {fuel?: number; memory_pages?: number; wall_ms?: number};
   readonly abi?: number;
+  /** Extra wabt features (e.g. {exceptions: true}). */
+  readonly features?: Record<string, boolean>;
   /** Override the pinned hash (to test CAPSULE_HASH_MISMATCH). */
   readonly hash?: string;
 }
@@ -59,7 +61,7 @@ export async function watCapsule(parent: string, o: WatCapsuleOptions): Promise<
   let text = readFileSync(join(repoRoot, 'test', 'fixtures', 'hostile', `${o.fixture}.wat`), 'utf8');
   const req = o.request ?? new Uint8Array(0);
   text = text.replaceAll('__REQUEST__', watBytes(req)).replaceAll('__REQUEST_LEN__', String(req.length));
-  const wasm = await wat2wasm(text, `${o.fixture}.wat`);
+  const wasm = await wat2wasm(text, `${o.fixture}.wat`, o.features ?? {});
   const dir = join(parent, name);
   mkdirSync(dir, {recursive: true});
   writeFileSync(join(dir, `${o.fixture}.wasm`), wasm);
