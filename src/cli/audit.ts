@@ -14,19 +14,12 @@ import {
   type ExportResult,
   type VerifyReport,
 } from '../ledger/index.js';
-import {openKernelState, prepareHome, systemClock, type KernelState} from '../kernel/index.js';
+import {prepareHome, systemClock} from '../kernel/index.js';
+import {withKernel} from './with-kernel.js';
 import {readFileSync, existsSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import {entryView, type EntryView} from './render.js';
 
-async function withKernel<T>(home: string, mode: 'read' | 'write', f: (k: KernelState) => Promise<T>): Promise<T> {
-  const k = await openKernelState({home, mode});
-  try {
-    return await f(k);
-  } finally {
-    await k.close();
-  }
-}
 
 export interface NoteResult {
   readonly seq: number;

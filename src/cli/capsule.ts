@@ -6,16 +6,9 @@ import {join, resolve} from 'node:path';
 import {AstridError} from '../errors/index.js';
 import {rebuild} from '../ledger/index.js';
 import {installedProjection, parseManifest, inspectWasm, buildCapsule, scaffoldCapsule, type InstalledCapsule, type BuildResult, type BuildProgress} from '../sandbox/index.js';
-import {openCapsuleStore, openKernelState, runSession, parseBudgetFlag, type KernelState, type RunResult} from '../kernel/index.js';
+import {openCapsuleStore, runSession, parseBudgetFlag, type KernelState, type RunResult} from '../kernel/index.js';
+import {withKernel} from './with-kernel.js';
 
-async function withKernel<T>(home: string, mode: 'read' | 'write', f: (k: KernelState) => Promise<T>): Promise<T> {
-  const k = await openKernelState({home, mode});
-  try {
-    return await f(k);
-  } finally {
-    await k.close();
-  }
-}
 
 export interface CapsuleView {
   readonly name: string;
