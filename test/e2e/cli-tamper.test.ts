@@ -13,6 +13,7 @@ import {ClassicLevel} from 'classic-level';
 import {Packr, Unpackr} from 'msgpackr';
 import {blake3} from 'hash-wasm';
 import {runCli, runCliAsync, tmpDir, type CliResult} from '../helpers/index.js';
+import {xorshift32} from '../helpers/prng.js';
 
 type Json = Record<string, unknown>;
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
@@ -72,17 +73,6 @@ function fieldOffset(bytes: Uint8Array, name: string, header: number[] = []): nu
   return at + marker.length;
 }
 
-function xorshift32(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
 
 interface Verdict {
   readonly human: CliResult;

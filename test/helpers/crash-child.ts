@@ -19,19 +19,8 @@ import {writeSync} from 'node:fs';
 import {openKernelState} from '../../src/kernel/index.js';
 import {AstridError} from '../../src/errors/index.js';
 import {toHex} from '../../src/crypto/index.js';
+import {xorshift32} from './prng.js';
 
-/** xorshift32: small, seedable, deterministic (law 6: no Math.random). */
-function xorshift32(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
 
 /** Write a whole line to fd 1 with write(2), retrying while the pipe is full. */
 function writeLine(line: string): void {

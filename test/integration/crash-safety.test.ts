@@ -24,6 +24,7 @@ import {join} from 'node:path';
 import {openKernelState} from '../../src/kernel/index.js';
 import {toHex} from '../../src/crypto/index.js';
 import {repoRoot, tmpDir} from '../helpers/index.js';
+import {xorshift32} from '../helpers/prng.js';
 
 const CHILD = join(repoRoot, 'dist', 'test', 'helpers', 'crash-child.js');
 const SHARED_TRIALS = 16;
@@ -31,18 +32,6 @@ const FRESH_TRIALS = 6;
 const EARLY_TRIALS = 6;
 const CHECKPOINT_EVERY = [1, 7, 50, 100, 1000, 10_000] as const;
 
-/** xorshift32 (law 6: seeded, never Math.random). */
-function xorshift32(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
 
 interface Killed {
   readonly readyHead: number;
