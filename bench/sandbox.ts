@@ -32,15 +32,18 @@ import {
   RT_MODULE,
   inspectWasm,
   instrument,
+  kvKey,
+  manifestToml,
   pack,
   type ActivationResult,
   type Budget,
   type Delivery,
   type KvState,
   type LoadedCapsule,
+  type Manifest,
   type SessionContext,
 } from '../src/sandbox/index.js';
-import {kvKey} from '../src/sandbox/kv.js';
+import {parsePattern} from '../src/topics/index.js';
 import {repoRoot} from '../test/helpers/index.js';
 import {wat2wasm, watBytes} from '../test/helpers/wat-capsule.js';
 import {formatNumber, measureInterleaved, median, percentile, timed, type BenchContext, type Benchmark, type Measurement} from './harness.js';
@@ -87,27 +90,14 @@ async function writePackage(
   const dir = join(parent, name);
   await mkdir(dir, {recursive: true});
   await writeFile(join(dir, `${name}.wasm`), wasm);
-  const q = (xs: readonly string[]): string => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
-  const b = o.budget ?? BUDGET;
-  const toml = [
-    '[package]',
-    `name = ${JSON.stringify(name)}`,
-    'version = "0.1.0"',
-    'abi = 1',
-    '[module]',
-    `file = "${name}.wasm"`,
-    `hash = "blake3:${hasher.hex(wasm)}"`,
-    '[topics]',
-    `handles = ${q(o.handles)}`,
-    `sends = ${q(o.sends)}`,
-    '[resources]',
-    `kv = ${q(o.kv ?? [])}`,
-    '[budget]',
-    `fuel = ${b.fuel}`,
-    `memory_pages = ${b.memory_pages}`,
-    `wall_ms = ${b.wall_ms}`,
-    '',
-  ].join('\n');
+  const manifest: Manifest = {
+    package: {name, version: '0.1.0', abi: 1},
+    module: {file: `${name}.wasm`, hash: hasher.hex(wasm)},
+    topics: {handles: o.handles.map(parsePattern), sends: o.sends.map(parsePattern)},
+    resources: {fs_read: [], fs_write: [], net_http: [], kv: o.kv ?? [], spawn: []},
+    budget: o.budget ?? BUDGET,
+  };
+  const toml = manifestToml(manifest);
   await writeFile(join(dir, 'capsule.toml'), toml);
   return dir;
 }

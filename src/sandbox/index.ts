@@ -8,7 +8,7 @@ export {inspectWasm, type WasmInfo} from './wasm-inspect.js';
 export {validateCapsuleModule, type ValidatedModule} from './validate.js';
 export {GrantGate, type Gate, type GateDecision, type GateRequest, type GateLayer} from './gate.js';
 export {CapsuleInstance, OUTCOMES, type LoadedCapsule, type SessionContext, type Delivery, type SendRecord, type ActivationResult, type Outcome} from './instance.js';
-export {kvProjection, type KvState} from './kv.js';
+export {kvProjection, kvKey, type KvState} from './kv.js';
 export {CapsuleStore, checkPackage, installedProjection, STORE_DIR, type InstalledCapsule, type InstalledState, type Instrumenter} from './store.js';
 export {performFsWrite} from './services.js';
 export {pack, unpackUntrusted} from './msgpack.js';

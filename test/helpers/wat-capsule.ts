@@ -6,7 +6,9 @@
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {Packr} from 'msgpackr';
-import {Blake3} from '../../src/crypto/index.js';
+import {Blake3, parseBlake3Hex} from '../../src/crypto/index.js';
+import {manifestToml, type Manifest} from '../../src/sandbox/index.js';
+import {parsePattern} from '../../src/topics/index.js';
 import {repoRoot} from './index.js';
 
 const packr = new Packr({useRecords: false, moreTypes: false, variableMapSize: true});
@@ -66,31 +68,13 @@ export async function watCapsule(parent: string, o: WatCapsuleOptions): Promise<
   mkdirSync(dir, {recursive: true});
   writeFileSync(join(dir, `${o.fixture}.wasm`), wasm);
   const hash = o.hash ?? (await Blake3.create()).hex(wasm);
-  const q = (xs: readonly string[]): string => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
-  const b = {fuel: 1_000_000, memory_pages: 16, wall_ms: 2000, ...(o.budget ?? {})};
-  writeFileSync(
-    join(dir, 'capsule.toml'),
-    [
-      '[package]',
-      `name = ${JSON.stringify(name)}`,
-      'version = "0.1.0"',
-      `abi = ${o.abi ?? 1}`,
-      '[module]',
-      `file = "${o.fixture}.wasm"`,
-      `hash = "blake3:${hash}"`,
-      '[topics]',
-      `handles = ${q(o.handles ?? ['test.>'])}`,
-      `sends = ${q(o.sends ?? ['good.done', 'test.>'])}`,
-      '[resources]',
-      `fs_read = ${q(o.fsRead ?? [])}`,
-      `fs_write = ${q(o.fsWrite ?? [])}`,
-      `kv = ${q(o.kv ?? [])}`,
-      '[budget]',
-      `fuel = ${b.fuel}`,
-      `memory_pages = ${b.memory_pages}`,
-      `wall_ms = ${b.wall_ms}`,
-      '',
-    ].join('\n'),
-  );
+  const manifest: Manifest = {
+    package: {name, version: '0.1.0', abi: o.abi ?? 1},
+    module: {file: `${o.fixture}.wasm`, hash: parseBlake3Hex(hash)},
+    topics: {handles: (o.handles ?? ['test.>']).map(parsePattern), sends: (o.sends ?? ['good.done', 'test.>']).map(parsePattern)},
+    resources: {fs_read: o.fsRead ?? [], fs_write: o.fsWrite ?? [], net_http: [], kv: o.kv ?? [], spawn: []},
+    budget: {fuel: 1_000_000, memory_pages: 16, wall_ms: 2000, ...(o.budget ?? {})},
+  };
+  writeFileSync(join(dir, 'capsule.toml'), manifestToml(manifest));
   return dir;
 }
