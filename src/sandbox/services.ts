@@ -103,11 +103,14 @@ export function dispatchCall(ctx: ServiceContext, op: string, rawArgs: unknown):
       const limit = a.limit === undefined ? MAX_LIST : a.limit;
       if (!isUint(limit, MAX_LIST)) return fail('INVALID', `limit must be <= ${MAX_LIST}`);
       const head = kvKey(ctx.principal, ctx.capsule, ns, prefix);
-      const keys: string[] = [];
-      for (const k of [...ctx.kv.keys()].sort()) {
-        if (keys.length >= limit) break;
-        if (k.startsWith(head)) keys.push(k.slice(k.lastIndexOf('\u0000') + 1));
-      }
+      // Filter to this (principal, capsule, ns, prefix) first, then sort: sorting every key of
+      // every principal on each call made kv.list cost the whole store.
+      const mine: string[] = [];
+      for (const k of ctx.kv.keys()) if (k.startsWith(head)) mine.push(k);
+      const keys = mine
+        .sort()
+        .slice(0, limit)
+        .map((k) => k.slice(k.lastIndexOf('\u0000') + 1));
       return {ok: true, value: keys};
     }
     case 'fs.read':
