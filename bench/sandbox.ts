@@ -19,7 +19,6 @@ import {join} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import type * as AscModule from 'assemblyscript/asc';
 import type {CurrentPlugin, Plugin} from '@extism/extism';
-import {parseResource} from '../src/capabilities/index.js';
 import {Blake3, SigningKey} from '../src/crypto/index.js';
 import {Ledger, LevelStore, type Clock} from '../src/ledger/index.js';
 import {
@@ -27,7 +26,6 @@ import {
   CapsuleInstance,
   CapsuleStore,
   FUEL_EXPORT,
-  GrantGate,
   METER_VERSION,
   RT_MODULE,
   inspectWasm,
@@ -46,6 +44,7 @@ import {
 import {parsePattern} from '../src/topics/index.js';
 import {repoRoot} from '../test/helpers/index.js';
 import {wat2wasm, watBytes} from '../test/helpers/wat-capsule.js';
+import {testGate} from '../test/helpers/gate.js';
 import {formatNumber, measureInterleaved, median, percentile, timed, type BenchContext, type Benchmark, type Measurement} from './harness.js';
 
 const B = 'sandbox';
@@ -255,10 +254,10 @@ export const benchmark: Benchmark = {
       return l;
     };
     const kv: KvState = new Map();
-    const context = (ledger: Ledger, loaded: LoadedCapsule, grants: string[]): SessionContext => ({
+    const context = async (ledger: Ledger, loaded: LoadedCapsule, grants: string[]): Promise<SessionContext> => ({
       ledger,
       clock,
-      gate: new GrantGate({grants: grants.map((g) => parseResource(g)), manifest: {resources: loaded.manifest.resources, sends: loaded.manifest.topics.sends}, denyRoots: [home]}),
+      gate: (await testGate({ledger, clock, session: SESSION, principal: 'owner', grants, capsules: [loaded], denyRoots: [home]})).gate,
       random: (n) => new Uint8Array(randomBytes(n)),
       kv,
       session: SESSION,
@@ -338,8 +337,8 @@ export const benchmark: Benchmark = {
       const callCapsule = await installLoad(await writePackage(pkgs, 'bench-call', await callWasm(CALLS), hasher, {handles: ['bench.>'], sends: [], kv: [KV_NS]}));
       const emptyCapsule = await installLoad(await writePackage(pkgs, 'bench-empty', await callWasm(0), hasher, {handles: ['bench.>'], sends: [], kv: [KV_NS]}));
       kv.set(kvKey(PRINCIPAL, callCapsule.name, KV_NS, KV_KEY), KV_VALUE);
-      const audited = await CapsuleInstance.create(callCapsule, context(main, callCapsule, [`kv:${KV_NS}`]));
-      const empty = await CapsuleInstance.create(emptyCapsule, context(main, emptyCapsule, [`kv:${KV_NS}`]));
+      const audited = await CapsuleInstance.create(callCapsule, await context(main, callCapsule, [`kv:${KV_NS}`]));
+      const empty = await CapsuleInstance.create(emptyCapsule, await context(main, emptyCapsule, [`kv:${KV_NS}`]));
       {
         const r = await audited.activate(inbound(main, 'bench.call', {}));
         expectOk(r, 'call loop');
@@ -476,12 +475,12 @@ export const benchmark: Benchmark = {
         report.note(B, `capsules/echo not measured: ${(e as Error).message}`);
       }
       const echoLedger = await openLedger('echo');
-      const echoCtx = context(echoLedger, echoCapsule, ['bus.send:bench.reply']);
+      const echoCtx = await context(echoLedger, echoCapsule, ['bus.send:bench.reply']);
       const echoPool: CapsuleInstance[] = [];
       for (let i = 0; i < ECHO_WINDOW; i++) echoPool.push(await CapsuleInstance.create(echoCapsule, echoCtx));
       const sdkPool: CapsuleInstance[] = [];
       if (sdkEcho !== undefined) {
-        const c = context(echoLedger, sdkEcho, ['bus.send:echo.reply']);
+        const c = await context(echoLedger, sdkEcho, ['bus.send:echo.reply']);
         for (let i = 0; i < ECHO_WINDOW; i++) sdkPool.push(await CapsuleInstance.create(sdkEcho, c));
       }
       const sameBytes = (x: unknown): boolean => x instanceof Uint8Array && Buffer.from(x).equals(Buffer.from(payload));
@@ -550,7 +549,7 @@ export const benchmark: Benchmark = {
         const reloaded = await cached.load(installed);
         rec('CapsuleStore.load', performance.now() - t0, 'ms', 'from the store: read + BLAKE3 both modules, validate, WebAssembly.compile');
         const createMs = async (loaded: LoadedCapsule, grants: string[]): Promise<number[]> => {
-          const c = context(ledger, loaded, grants);
+          const c = await context(ledger, loaded, grants);
           const out: number[] = [];
           for (let i = 0; i < CREATES + 10; i++) {
             const s = performance.now();

@@ -4,18 +4,22 @@ import {AstridCommand, runCapsule, type RunResult} from '../src/cli/index.js';
 export default class Run extends AstridCommand {
   static override summary = 'Run an installed capsule for one message in a fresh session.';
   static override description =
-    'Creates a session under the owner principal with exactly the grants given (nothing else), delivers one message to the capsule, ' +
+    'Creates a session under a principal (the owner with --grant, the token\'s subject with --token) with exactly the authority given (nothing else), delivers one message to the capsule, ' +
     'performs any effects it requests that the grants allow (after their ledger entries are durable), prints what it sent, and ends ' +
     'the session. Every step is in the ledger (astrid audit show --session <id>). Grants use the resource grammar of docs/security.md. ' +
     'Exits 1 when the capsule trapped, ran out of budget or failed.';
   static override examples = [
     '<%= config.bin %> run echo --grant bus.send:echo.reply --topic echo.hello --input \'{"text":"hi"}\'',
     '<%= config.bin %> run fs-tool --grant \'fs.read:/srv/project/**\' --grant \'bus.send:tool.fs.*\' --topic tool.fs.read --input \'{"path":"/srv/project/README.md"}\' --json',
+    '<%= config.bin %> run fs-tool --token tk_0123456789abcdef0123456789abcdef --topic tool.fs.read --input \'{"path":"/srv/project/README.md"}\'',
     '<%= config.bin %> run kv-notes --grant kv:notes --grant \'bus.send:notes.*\' --topic notes.add --input \'{"text":"buy milk"}\' --budget fuel=50000000,wall_ms=500',
   ];
   static override args = {capsule: Args.string({description: 'installed capsule name', required: true})};
   static override flags = {
-    grant: Flags.string({description: 'a resource the session may use (repeatable), e.g. fs.read:/srv/**, kv:notes, bus.send:tool.*', multiple: true, default: []}),
+    grant: Flags.string({description: 'a resource the session may use (repeatable), e.g. fs.read:/srv/**, kv:notes, bus.send:tool.*; minted as an owner token for this session only', multiple: true, default: []}),
+    token: Flags.string({description: 'run under an existing token (repeatable, tk_...); the session\'s principal is the token\'s subject', multiple: true, default: []}),
+    'session-budget': Flags.string({description: 'totals for the whole session: fuel=N,wall_ms=N,messages=N,egress_bytes=N', helpValue: '<spec>'}),
+    ask: Flags.boolean({description: 'when no token covers a request, open an approval request for a human (astrid approvals) instead of only denying', default: false}),
     budget: Flags.string({description: 'per-activation budget override: fuel=N,memory_pages=N,wall_ms=N', helpValue: '<spec>'}),
     topic: Flags.string({description: 'topic of the message to deliver (default: the capsule\'s first concrete handled topic)'}),
     input: Flags.string({description: 'JSON payload of the message', default: '{}'}),
@@ -26,6 +30,9 @@ export default class Run extends AstridCommand {
     const r = await runCapsule(this.home(flags.home), {
       capsule: args.capsule,
       grants: flags.grant,
+      tokens: flags.token,
+      ask: flags.ask,
+      ...(flags['session-budget'] === undefined ? {} : {sessionBudget: flags['session-budget']}),
       input: flags.input,
       ...(flags.budget === undefined ? {} : {budget: flags.budget}),
       ...(flags.topic === undefined ? {} : {topic: flags.topic}),
@@ -33,6 +40,7 @@ export default class Run extends AstridCommand {
     if (!this.jsonEnabled()) {
       this.log(`session ${r.session} (in-process): ${r.status}${r.code ? ` ${r.code}` : ''}${r.message ? ` — ${r.message}` : ''}`);
       for (const s of r.sends) this.log(`  sent ${s.topic} ${JSON.stringify(s.payload, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v))}`);
+      this.log(`  principal ${r.principal} under ${r.tokens.join(', ') || 'no token'}`);
       for (const d of r.denials) this.log(`  denied (${d.layer}/${d.rule}) ${d.resource}: ${d.reason}`);
       this.log(`  fuel used ${r.fuelUsed} over ${r.activations} activation(s)`);
     }

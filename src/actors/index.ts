@@ -3,3 +3,16 @@
  * gates arrive with the authority and kernel issues. One way in.
  */
 export {capsuleMachine, startCapsuleActor, capsuleState, type CapsuleActor, type CapsuleEvent, type CapsuleState, type CapsuleContext} from './capsule.js';
+export {
+  approvalMachine,
+  ApprovalService,
+  UPLINKS,
+  DEFAULT_APPROVAL_TIMEOUT_MS,
+  type ApprovalActor,
+  type ApprovalEvent,
+  type ApprovalScope,
+  type ApprovalServiceOptions,
+  type ApprovalTimers,
+  type AnswerInput,
+  type Uplink,
+} from './approval.js';

@@ -2,14 +2,14 @@
  * The resource grammar of grants (docs/security.md):
  *   fs.read:<abs path glob>     fs.write:<abs path glob>
  *   kv:<namespace pattern>      bus.send:<topic pattern>   bus.recv:<topic pattern>
- *   net.http:<url prefix>       spawn:<capsule name>
+ *   net.http:[METHODS ]<scheme>://<host>[:port]<path prefix>   spawn:<capsule name | blake3:hex>
  * Path globs: `*` matches within one segment, `**` (a whole segment) matches zero or more
  * segments. Paths and globs are absolute and normalised: no `.`/`..` segments, no empty
  * segments, no NUL. Matching is on segments, so `/srv/project/**` never matches
  * `/srv/project-evil/x`. Anything that does not parse is refused (RESOURCE_INVALID).
  */
 import {AstridError} from '../errors/index.js';
-import {parsePattern, matches as topicMatches, parseTopic, type TopicPattern} from '../topics/index.js';
+import {covers, parsePattern, matches as topicMatches, parseTopic, type TopicPattern} from '../topics/index.js';
 
 export const RESOURCE_TYPES = ['fs.read', 'fs.write', 'kv', 'bus.send', 'bus.recv', 'net.http', 'spawn'] as const;
 export type ResourceType = (typeof RESOURCE_TYPES)[number];
@@ -18,11 +18,23 @@ export type Resource =
   | {readonly type: 'fs.read' | 'fs.write'; readonly glob: string; readonly text: string}
   | {readonly type: 'kv'; readonly pattern: string; readonly text: string}
   | {readonly type: 'bus.send' | 'bus.recv'; readonly pattern: TopicPattern; readonly text: string}
-  | {readonly type: 'net.http'; readonly prefix: string; readonly text: string}
+  | {readonly type: 'net.http'; readonly target: HttpTarget; readonly text: string}
   | {readonly type: 'spawn'; readonly name: string; readonly text: string};
+
+/** A parsed `net.http:` resource: methods (null = any), scheme, host (maybe `*.` wildcard), port, path prefix. */
+export interface HttpTarget {
+  readonly methods: readonly string[] | null;
+  readonly scheme: 'http' | 'https';
+  readonly host: string;
+  readonly port: number;
+  readonly path: string;
+}
 
 const KV_RE = /^[a-z0-9*][a-z0-9._*-]{0,127}$/;
 const NAME_RE = /^[a-z][a-z0-9-]{0,63}$/;
+const SPAWN_HASH_RE = /^blake3:[0-9a-f]{64}$/;
+const METHOD_RE = /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$/;
+const HOST_RE = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 function invalid(text: string, why: string): never {
   throw new AstridError('RESOURCE_INVALID', `resource ${JSON.stringify(text.slice(0, 200))}: ${why}`, {details: {resource: text.slice(0, 200)}});
@@ -78,22 +90,85 @@ export function parseResource(text: string): Resource {
         return invalid(text, (e as Error).message);
       }
     case 'net.http': {
-      let u: URL;
-      try {
-        u = new URL(value);
-      } catch {
-        return invalid(text, 'must be an absolute http(s) URL prefix');
-      }
-      if (u.protocol !== 'https:' && u.protocol !== 'http:') invalid(text, 'scheme must be http or https');
-      if (u.username || u.password) invalid(text, 'must not contain credentials');
-      return {type, prefix: u.href, text};
+      const t = parseHttpTarget(value, false);
+      if (typeof t === 'string') invalid(text, t);
+      return {type, target: t, text};
     }
     case 'spawn':
-      if (!NAME_RE.test(value)) invalid(text, 'must name a capsule');
+      if (!NAME_RE.test(value) && !SPAWN_HASH_RE.test(value)) invalid(text, 'must name a capsule or give blake3:<64 hex>');
       return {type, name: value, text};
     default:
       return invalid(text, `unknown resource type "${type}" (one of ${RESOURCE_TYPES.join(', ')})`);
   }
+}
+
+/**
+ * Parse `[METHOD[,METHOD]* ]URL` for a grant (`exact` false: the URL path is a prefix, the
+ * host may start with `*.`) or for a request (`exact` true: one method, a concrete URL,
+ * query allowed). URLs are normalised by WHATWG URL parsing (lowercase host, default port,
+ * dot segments resolved); percent-encoded dots or slashes, credentials, fragments, IP
+ * literals in brackets with zones, and backslashes are refused.
+ * @returns the target, or a problem string.
+ */
+export function parseHttpTarget(value: string, exact: boolean): HttpTarget | string {
+  if (value.length > 2048) return 'too long';
+  let methods: string[] | null = null;
+  let url = value;
+  const sp = value.indexOf(' ');
+  if (sp >= 0) {
+    methods = value.slice(0, sp).split(',');
+    url = value.slice(sp + 1);
+    if (methods.length === 0 || methods.some((m) => !METHOD_RE.test(m))) return 'methods must be a comma-separated list of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+    if (new Set(methods).size !== methods.length) return 'a method is listed twice';
+    methods.sort();
+  }
+  if (exact && (methods === null || methods.length !== 1)) return 'a request names exactly one method';
+  if (/[\s\\]/.test(url)) return 'URL contains whitespace or a backslash';
+  if (/%(2e|2f|5c|00)/i.test(url)) return 'URL contains a percent-encoded dot, slash, backslash or NUL';
+  const m = /^(https?):\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?(#.*)?$/i.exec(url);
+  if (m === null) return 'must be an absolute http(s) URL';
+  if (m[5] !== undefined) return 'must not contain a fragment';
+  if (!exact && m[4] !== undefined) return 'a grant must not contain a query';
+  const authority = m[2] as string;
+  if (authority.includes('@')) return 'must not contain credentials';
+  const wildcard = !exact && authority.startsWith('*.');
+  let u: URL;
+  try {
+    u = new URL(wildcard ? url.replace('*.', 'wildcard---.') : url);
+  } catch {
+    return 'must be an absolute http(s) URL';
+  }
+  const scheme = u.protocol === 'https:' ? 'https' : u.protocol === 'http:' ? 'http' : undefined;
+  if (scheme === undefined) return 'scheme must be http or https';
+  let host = u.hostname;
+  if (wildcard) host = host.replace(/^wildcard---\./, '*.');
+  if (host.startsWith('[')) {
+    if (!/^\[[0-9a-f:.]+\]$/.test(host)) return 'bad IPv6 literal';
+  } else if (!HOST_RE.test(host) || host.length > 253) return 'bad host name';
+  const port = u.port === '' ? (scheme === 'https' ? 443 : 80) : Number(u.port);
+  let path = u.pathname;
+  if (exact && u.search) path += u.search;
+  return {methods, scheme, host, port, path};
+}
+
+/** Is `p` (a request path) inside the grant's path prefix, on a segment boundary? */
+function httpPathWithin(prefix: string, p: string): boolean {
+  if (prefix === '/' || prefix.endsWith('/')) return p.startsWith(prefix);
+  return p === prefix || p.startsWith(prefix + '/') || p.startsWith(prefix + '?');
+}
+
+function hostWithin(grant: string, host: string): boolean {
+  if (grant.startsWith('*.')) return host.endsWith(grant.slice(1)) && host.length > grant.length - 1;
+  return grant === host;
+}
+
+/** Does the grant target allow the (exact) request target? */
+export function httpAllows(g: HttpTarget, r: HttpTarget): boolean {
+  if (g.scheme !== r.scheme || g.port !== r.port) return false;
+  if (r.host.startsWith('*.') || !hostWithin(g.host, r.host)) return false;
+  if (g.methods !== null && !(r.methods ?? []).every((m) => g.methods?.includes(m))) return false;
+  if (r.methods === null && g.methods !== null) return false;
+  return httpPathWithin(g.path, r.path);
 }
 
 function segMatch(glob: string, seg: string): boolean {
@@ -157,9 +232,81 @@ export function resourceAllows(r: Resource, type: ResourceType, value: string): 
       } catch {
         return false;
       }
-    case 'net.http':
-      return value.startsWith(r.prefix);
+    case 'net.http': {
+      const t = parseHttpTarget(value, true);
+      return typeof t !== 'string' && httpAllows(r.target, t);
+    }
     case 'spawn':
       return r.name === value;
+  }
+}
+
+/** Is the single-segment glob `c` (maybe a literal) inside the single-segment glob `p`? Sound: when unsure, no. */
+function segCovers(p: string, c: string): boolean {
+  if (p === c) return true;
+  if (p === '*') return true;
+  if (c.includes('*')) return false; // a glob inside a different glob: not decided here, so not a subset
+  return segMatch(p, c);
+}
+
+/**
+ * Is every path matched by the child glob also matched by the parent glob? A segment-wise
+ * alignment: a parent `**` absorbs any run of child segments (globs included); any other
+ * parent segment covers exactly one child segment that is not `**` and whose language it
+ * contains. Sound (a yes is always right), not complete (some true subsets say no).
+ */
+export function globCovers(parent: string, child: string): boolean {
+  const g = pathSegments(parent);
+  const c = pathSegments(child);
+  if (typeof g === 'string' || typeof c === 'string') return false;
+  let can = new Array<boolean>(c.length + 1).fill(false);
+  can[0] = true;
+  for (const gs of g) {
+    const next = new Array<boolean>(c.length + 1).fill(false);
+    if (gs === '**') {
+      let any = false;
+      for (let j = 0; j <= c.length; j++) {
+        any = any || (can[j] as boolean);
+        next[j] = any;
+      }
+    } else {
+      for (let j = 0; j < c.length; j++) {
+        const cs = c[j] as string;
+        if (can[j] && cs !== '**' && segCovers(gs, cs)) next[j + 1] = true;
+      }
+    }
+    can = next;
+  }
+  return can[c.length] as boolean;
+}
+
+function httpCovers(p: HttpTarget, c: HttpTarget): boolean {
+  if (p.scheme !== c.scheme || p.port !== c.port) return false;
+  if (p.methods !== null && (c.methods === null || !c.methods.every((m) => p.methods?.includes(m)))) return false;
+  if (c.host.startsWith('*.')) {
+    if (!p.host.startsWith('*.') || !(c.host === p.host || c.host.endsWith(p.host.slice(1)))) return false;
+  } else if (!hostWithin(p.host, c.host)) return false;
+  if (p.path === '/' || p.path.endsWith('/')) return c.path.startsWith(p.path);
+  return c.path === p.path || c.path.startsWith(p.path + '/');
+}
+
+/**
+ * Is the child resource a subset of the parent resource (everything the child allows,
+ * the parent allows)? Sound: when unsure, false.
+ */
+export function resourceCovers(parent: Resource, child: Resource): boolean {
+  switch (parent.type) {
+    case 'fs.read':
+    case 'fs.write':
+      return child.type === parent.type && globCovers(parent.glob, child.glob);
+    case 'kv':
+      return child.type === 'kv' && (parent.pattern === child.pattern || parent.pattern === '*' || (!child.pattern.includes('*') && kvMatches(parent.pattern, child.pattern)));
+    case 'bus.send':
+    case 'bus.recv':
+      return child.type === parent.type && covers(parent.pattern, child.pattern);
+    case 'net.http':
+      return child.type === 'net.http' && httpCovers(parent.target, child.target);
+    case 'spawn':
+      return child.type === 'spawn' && child.name === parent.name;
   }
 }

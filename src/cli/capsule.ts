@@ -8,6 +8,7 @@ import {rebuild} from '../ledger/index.js';
 import {installedProjection, parseManifest, inspectWasm, buildCapsule, scaffoldCapsule, type InstalledCapsule, type BuildResult, type BuildProgress} from '../sandbox/index.js';
 import {openCapsuleStore, runSession, parseBudgetFlag, type KernelState, type RunResult} from '../kernel/index.js';
 import {withKernel} from './with-kernel.js';
+import {parseTokenBudget} from './authority.js';
 
 
 export interface CapsuleView {
@@ -74,6 +75,9 @@ export async function capsuleRemove(home: string, name: string): Promise<{name: 
 export interface RunFlags {
   readonly capsule: string;
   readonly grants: readonly string[];
+  readonly tokens?: readonly string[];
+  readonly sessionBudget?: string;
+  readonly ask?: boolean;
   readonly budget?: string;
   readonly topic?: string;
   readonly input?: string;
@@ -94,6 +98,9 @@ export async function runCapsule(home: string, f: RunFlags): Promise<RunResult> 
     runSession(k, openCapsuleStore(k), {
       capsule: f.capsule,
       grants: f.grants,
+      tokens: f.tokens ?? [],
+      ...(f.sessionBudget === undefined ? {} : {sessionBudget: parseTokenBudget(f.sessionBudget)}),
+      ...(f.ask === true ? {ask: true} : {}),
       input,
       ...(budget === undefined ? {} : {budget}),
       ...(f.topic === undefined ? {} : {topic: f.topic}),

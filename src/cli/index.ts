@@ -14,3 +14,22 @@ export type {BootReport} from '../kernel/index.js';
 export {capsuleInstall, capsuleList, capsuleInspect, capsuleRemove, capsuleNew, capsuleBuild, runCapsule, type CapsuleView, type CapsuleDetail, type RunFlags} from './capsule.js';
 export type {RunResult} from '../kernel/index.js';
 export type {BuildResult} from '../sandbox/index.js';
+export {
+  principalCreate,
+  principalList,
+  grantIssue,
+  grantList,
+  tokenAttenuate,
+  tokenRevoke,
+  tokenShow,
+  approvalsList,
+  approvalAnswer,
+  parseTokenBudget,
+  parseWhen,
+  parseCaveats,
+  type PrincipalView,
+  type TokenView,
+  type ApprovalView,
+  type GrantFlags,
+  type AttenuateFlags,
+} from './authority.js';

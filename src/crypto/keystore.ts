@@ -69,23 +69,44 @@ export function ensurePrivateDir(dir: string): void {
  */
 export function loadOrCreateKernelKey(home: string): SigningKey {
   const dir = join(home, KEYS_DIR);
+  const {key, created} = loadOrCreateKeyFile(dir, KERNEL_KEY_FILE);
+  if (created) writePub(dir, key);
+  return key;
+}
+
+/**
+ * Load the Ed25519 key at `<dir>/<file>`, creating it (0600, in a 0700 directory, race-free:
+ * concurrent creators end up with one key) when missing.
+ * @throws AstridError KEY_PERMISSIONS_TOO_OPEN, KEY_INVALID, KEY_IO.
+ */
+export function loadOrCreateKeyFile(dir: string, file: string): {key: SigningKey; created: boolean} {
   ensurePrivateDir(dir);
-  const path = join(dir, KERNEL_KEY_FILE);
-  if (entryExists(path)) return readKey(path);
+  const path = join(dir, file);
+  if (entryExists(path)) return {key: readKey(path), created: false};
   const key = SigningKey.generate();
-  const tmp = join(dir, `.${KERNEL_KEY_FILE}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${file}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
   writePrivateFile(tmp, Buffer.from(key.toPem()));
   try {
     linkSync(tmp, path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return readKey(path); // another process won the race
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return {key: readKey(path), created: false}; // another process won the race
     throw new AstridError('KEY_IO', `cannot create ${path}`, {cause: e, details: {path}});
   } finally {
     unlinkQuiet(tmp);
   }
   syncDir(dir);
-  writePub(dir, key);
-  return key;
+  return {key, created: true};
+}
+
+/**
+ * Load the key at `<dir>/<file>` if it exists (permissions checked), else undefined.
+ * @throws AstridError KEY_PERMISSIONS_TOO_OPEN, KEY_INVALID, KEY_IO.
+ */
+export function loadKeyFile(dir: string, file: string): SigningKey | undefined {
+  const path = join(dir, file);
+  if (!entryExists(path)) return undefined;
+  ensurePrivateDir(dir);
+  return readKey(path);
 }
 
 /** True when something (a symlink included) exists at `path`. */

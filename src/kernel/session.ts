@@ -8,13 +8,12 @@
  */
 import {realpathSync} from 'node:fs';
 import {AstridError} from '../errors/index.js';
-import {parseResource, type Resource} from '../capabilities/index.js';
+import {BudgetBook, chainScopes, DEFAULT_RESERVED_TOPICS, parseResource, SessionGate, type Authority, type BudgetScope, type Token, type TokenBudget} from '../capabilities/index.js';
 import {rebuild, type Ledger} from '../ledger/index.js';
 import {isTopic, matches, parseTopic} from '../topics/index.js';
 import {
   BUDGET_LIMITS,
   CapsuleInstance,
-  GrantGate,
   installedProjection,
   kvProjection,
   pack,
@@ -24,16 +23,26 @@ import {
   type CapsuleStore,
   type Delivery,
   type LoadedCapsule,
+  type SessionContext,
 } from '../sandbox/index.js';
 import {startCapsuleActor} from '../actors/index.js';
 import type {KernelState} from './open.js';
+import {approvalService, openAuthority} from './authority.js';
 import {randomIds, systemRandom, type IdSource} from './clock.js';
 
 export const MAX_ACTIVATIONS_PER_RUN = 64;
 
 export interface RunOptions {
   readonly capsule: string;
+  /** Resources granted for this session only (an owner-signed token, revoked when the session ends). */
   readonly grants: readonly string[];
+  /** Existing tokens to run under; the session's principal is their subject. */
+  readonly tokens?: readonly string[];
+  /** Totals for the whole session (fuel, wall_ms, messages, egress_bytes). */
+  readonly sessionBudget?: TokenBudget;
+  /** Ask a human (an approval request) when no token covers a request, instead of denying outright. */
+  readonly ask?: boolean;
+  readonly approvalTimeoutMs?: number;
   readonly budget?: Partial<Budget>;
   readonly topic?: string;
   readonly input?: unknown;
@@ -46,6 +55,9 @@ export interface RunOptions {
 
 export interface RunResult {
   readonly session: string;
+  readonly principal: string;
+  /** Token ids the session ran under (its root grant first). */
+  readonly tokens: readonly string[];
   readonly status: 'ok' | 'error';
   readonly code?: string;
   readonly message?: string;
@@ -80,18 +92,17 @@ function realOrSelf(p: string): string {
 /** Run one capsule for one message in a fresh session. */
 export async function runSession(k: KernelState, store: CapsuleStore, o: RunOptions): Promise<RunResult> {
   const ledger: Ledger = k.ledger;
-  const grants: Resource[] = o.grants.map((g) => {
+  for (const g of o.grants) {
     try {
-      return parseResource(g);
+      parseResource(g);
     } catch (e) {
       throw new AstridError('INPUT_INVALID', `--grant: ${(e as Error).message}`, {cause: e});
     }
-  });
+  }
   const installed = (await rebuild(ledger, installedProjection)).state.get(o.capsule);
   if (installed === undefined) throw new AstridError('CAPSULE_NOT_FOUND', `no installed capsule named "${o.capsule}" (see astrid capsule list)`);
   const loaded: LoadedCapsule = await store.load(installed);
   const m = loaded.manifest;
-  const budget: Budget = {...m.budget, ...(o.budget ?? {})};
   let topic = o.topic;
   if (topic === undefined) {
     const concrete = m.topics.handles.find((p) => isTopic(p));
@@ -102,25 +113,87 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
   const t = parseTopic(topic);
   if (!m.topics.handles.some((p) => matches(p, t))) throw new AstridError('INPUT_INVALID', `${o.capsule} does not handle ${topic} (it handles ${m.topics.handles.join(', ')})`);
 
+  const authority = await openAuthority(k, 'write');
+  const given = (o.tokens ?? []).map((id) => {
+    const rep = authority.report(id);
+    if (rep.token === undefined) throw new AstridError('TOKEN_NOT_FOUND', `--token ${id}: ${rep.reason}`);
+    if (rep.status !== 'active') throw new AstridError('TOKEN_NOT_ACTIVE', `--token ${id} is ${rep.status}: ${rep.reason}`, {details: {status: rep.status}});
+    return rep.token;
+  });
+  const subjects = new Set(given.map((x) => x.subject));
+  if (subjects.size > 1) throw new AstridError('INPUT_INVALID', `--token: the tokens are for different principals (${[...subjects].join(', ')}); a session runs under one`);
+  const principal = given[0]?.subject ?? o.principal ?? 'owner';
+  if (o.principal !== undefined && o.principal !== principal) throw new AstridError('INPUT_INVALID', `the tokens are for ${principal}, not ${o.principal}`);
+
   const ids = o.ids ?? randomIds;
   const session = ids.next('s');
-  const principal = o.principal ?? 'owner';
-  const kv = (await rebuild(ledger, kvProjection)).state;
-  const gate = new GrantGate({grants, manifest: {resources: m.resources, sends: m.topics.sends}, denyRoots: [...new Set([k.home, realOrSelf(k.home)])]});
-  const ctx = {ledger, clock: k.clock, gate, random: o.random ?? systemRandom, kv, session, principal, budget};
   const who = {session, principal, actor: 'kernel'};
-  await ledger.append({kind: 'session.started', body: {principal, capsule: loaded.name, hash: loaded.hash, grants: grants.map((g) => g.text), budget}, ...who});
+  let sessionToken: Token | undefined;
+  if (o.grants.length > 0) {
+    sessionToken = authority.mint({to: principal, resources: o.grants, exp: k.clock.now() + 24 * 3600_000});
+  }
+  const tokens = [...given, ...(sessionToken ? [sessionToken] : [])];
+  const root = tokens[0];
+  const rootChain = root === undefined ? [] : root === sessionToken ? [root] : authority.report(root.id).chain;
+  const sessionLimits: TokenBudget = o.sessionBudget ?? {};
+  const scopes: BudgetScope[] = chainScopes(session, sessionLimits, rootChain);
+  const memCap = Math.min(...rootChain.map((x) => x.budget.memory_pages ?? Infinity));
+  const budget: {-readonly [K in keyof Budget]: Budget[K]} = {...m.budget, ...(o.budget ?? {})};
+  if (memCap < budget.memory_pages) budget.memory_pages = Math.max(1, memCap);
+  const kv = (await rebuild(ledger, kvProjection)).state;
+  const book = new BudgetBook(authority);
+  const approvals = o.ask === true ? approvalService(authority, o.approvalTimeoutMs) : undefined;
+  const gate = new SessionGate({
+    authority,
+    budget: book,
+    session,
+    principal,
+    tokens: tokens.map((x) => x.id),
+    sessionLimits,
+    capsules: (name) => (name === loaded.name ? {hash: loaded.hash, ...m.resources, sends: m.topics.sends} : undefined),
+    policy: {denyRoots: [...new Set([k.home, realOrSelf(k.home)])], reservedTopics: DEFAULT_RESERVED_TOPICS},
+    ...(approvals === undefined ? {} : {approver: approvals}),
+  });
+  const ctx = {ledger, clock: k.clock, gate, random: o.random ?? systemRandom, kv, session, principal, budget};
+  await ledger.append({kind: 'session.started', body: {principal, capsule: loaded.name, hash: loaded.hash, grants: tokens.map((x) => x.id), budget}, ...who});
+  if (sessionToken !== undefined) await authority.issue(sessionToken, `session:${session}`, who);
   const first = await ledger.append({kind: 'bus.message', body: {topic, payload: pack(o.input ?? {}), from: 'cli', corr: ''}, ...who, actor: 'cli'});
+  try {
+    return await deliverAll(k, authority, {loaded, ctx, gate, book, scopes, who, first: first.seq, topic, input: o.input ?? {}, onActivation: o.onActivation, sessionToken, tokenIds: tokens.map((x) => x.id)});
+  } finally {
+    approvals?.stop();
+  }
+}
 
+interface DeliverContext {
+  readonly loaded: LoadedCapsule;
+  readonly ctx: SessionContext;
+  readonly gate: SessionGate;
+  readonly book: BudgetBook;
+  readonly scopes: readonly BudgetScope[];
+  readonly who: {session: string; principal: string; actor: string};
+  readonly first: number;
+  readonly topic: string;
+  readonly input: unknown;
+  readonly onActivation: ((r: ActivationResult) => void) | undefined;
+  readonly sessionToken: Token | undefined;
+  readonly tokenIds: readonly string[];
+}
+
+async function deliverAll(k: KernelState, authority: Authority, c: DeliverContext): Promise<RunResult> {
+  const ledger = k.ledger;
+  const {loaded, ctx, gate, book, scopes, who, topic} = c;
+  const {session, principal} = who;
+  const input = c.input;
   const actor = startCapsuleActor(loaded.name);
-  const queue: Delivery[] = [{topic, payload: o.input ?? {}, from: 'cli', seq: first.seq}];
+  const queue: Delivery[] = [{topic, payload: input, from: 'cli', seq: c.first}];
   const sends: Array<{topic: string; payload: unknown}> = [];
   const denials: RunResult['denials'][number][] = [];
   let fuelUsed = 0;
   let activations = 0;
   let failure: {code: string; message: string} | undefined;
   let instance: CapsuleInstance | undefined;
-  const fromSeq = first.seq;
+  const fromSeq = c.first;
   try {
     while (queue.length > 0 && activations < MAX_ACTIVATIONS_PER_RUN) {
       const d = queue.shift() as Delivery;
@@ -134,12 +207,30 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
           throw e;
         }
       }
+      const fuelRes = book.reserve(scopes, 'fuel', ctx.budget.fuel, true);
+      const wallRes = fuelRes.ok ? book.reserve(scopes, 'wall_ms', ctx.budget.wall_ms, true) : fuelRes;
+      if (!fuelRes.ok || !wallRes.ok) {
+        const x = !fuelRes.ok ? fuelRes : (wallRes as Extract<typeof wallRes, {ok: false}>);
+        if (fuelRes.ok) fuelRes.reservation.release();
+        const scope = x.scope === `session:${session}` ? 'session' : x.scope;
+        await ledger.append({kind: 'budget.exhausted', body: {scope: scope.slice(0, 64), axis: x.axis, limit: x.limit, wanted: x.wanted, capsule: loaded.name}, ...who});
+        failure ??= {code: 'BUDGET_EXHAUSTED', message: `${scope === 'session' ? 'the session' : scope} has no ${x.axis} left (limit ${x.limit})`};
+        break;
+      }
       actor.send({type: 'DELIVER', seq: d.seq});
-      const r = await instance.activate(d);
+      const started = k.clock.now();
+      let r: ActivationResult;
+      try {
+        r = await instance.activate(d, {fuel: fuelRes.reservation.amount, wall_ms: wallRes.reservation.amount});
+      } finally {
+        fuelRes.reservation.settle(instance.lastFuelUsed);
+        wallRes.reservation.settle(Math.max(0, k.clock.now() - started));
+        book.flush(who);
+      }
       actor.send({type: 'DONE', outcome: r.outcome});
       activations++;
       fuelUsed += r.fuelUsed;
-      o.onActivation?.(r);
+      c.onActivation?.(r);
       if (r.outcome !== 'ok') failure ??= {code: r.outcome, message: r.message};
       for (const s of r.sends) {
         if (s.topic === 'svc.fs.write') {
@@ -179,9 +270,13 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
       denials.push({layer: b.layer, rule: b.rule, resource: b.resource, reason: b.reason});
     }
   }
+  book.flush(who);
+  if (c.sessionToken !== undefined) await authority.revoke(c.sessionToken.id, `session ${session} ended`, who);
   await ledger.append({kind: 'session.ended', body: {status: failure ? 'error' : 'ok', code: failure?.code ?? ''}, ...who});
   return {
     session,
+    principal,
+    tokens: c.tokenIds,
     status: failure ? 'error' : 'ok',
     ...(failure ? {code: failure.code, message: failure.message} : {}),
     sends,

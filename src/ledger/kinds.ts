@@ -121,6 +121,83 @@ export interface ServiceResultBody {
   readonly detail: string;
 }
 
+/** A principal was registered with its public key (the key that signs what it delegates). */
+export interface PrincipalCreatedBody {
+  readonly name: string;
+  readonly role: 'owner' | 'user' | 'agent';
+  readonly key: Uint8Array;
+}
+/** A capability token was issued (body bytes and signature exactly as signed). */
+export interface GrantIssuedBody {
+  readonly id: string;
+  readonly token: Uint8Array;
+  readonly sig: Uint8Array;
+  readonly subject: string;
+  readonly parent: string;
+  /** How it came to be: `cli`, `session`, `approval:<id>`, `attenuate`. */
+  readonly via: string;
+}
+export interface GrantRevokedBody {
+  readonly id: string;
+  readonly reason: string;
+}
+/** One use of a token with use limits (single use, max uses): counted for it and every ancestor. */
+export interface GrantUsedBody {
+  readonly id: string;
+  readonly chain: readonly string[];
+  readonly resource: string;
+}
+/** A gate decision that allowed something, naming the layer and the token or rule that decided. */
+export interface GateAllowedBody {
+  readonly layer: string;
+  readonly rule: string;
+  readonly token: string;
+  readonly resource: string;
+  readonly capsule: string;
+}
+/** Budget spent by a session (envelope) and charged to each listed token. */
+export interface BudgetChargedBody {
+  readonly tokens: readonly string[];
+  readonly fuel: number;
+  readonly wall_ms: number;
+  readonly messages: number;
+  readonly egress_bytes: number;
+}
+export interface BudgetExhaustedBody {
+  /** `session` or a token id. */
+  readonly scope: string;
+  readonly axis: string;
+  readonly limit: number;
+  readonly wanted: number;
+  readonly capsule: string;
+}
+/** A human was asked to approve a request. */
+export interface ApprovalRequestedBody {
+  readonly id: string;
+  readonly capsule: string;
+  readonly resource: string;
+  readonly reason: string;
+  /** Deadline (ms since the epoch): unanswered by then means denied. */
+  readonly expires: number;
+}
+export interface ApprovalAnsweredBody {
+  readonly id: string;
+  readonly answer: 'approved' | 'denied' | 'expired';
+  /** once | session | always when approved, '' otherwise. */
+  readonly scope: string;
+  /** The human principal who answered ('' when expired). */
+  readonly by: string;
+  /** The uplink it came through (cli, web, ...; 'kernel' for expiry). */
+  readonly via: string;
+  readonly reason: string;
+  /** The token minted for an "always" answer, else ''. */
+  readonly token: string;
+}
+export interface ApprovalUsedBody {
+  readonly id: string;
+  readonly resource: string;
+}
+
 /** Body type for each kind. */
 export interface BodyByKind {
   genesis: GenesisBody;
@@ -139,6 +216,16 @@ export interface BodyByKind {
   'capsule.log': CapsuleLogBody;
   'sandbox.memory_refused': MemoryRefusedBody;
   'service.result': ServiceResultBody;
+  'principal.created': PrincipalCreatedBody;
+  'grant.issued': GrantIssuedBody;
+  'grant.revoked': GrantRevokedBody;
+  'grant.used': GrantUsedBody;
+  'gate.allowed': GateAllowedBody;
+  'budget.charged': BudgetChargedBody;
+  'budget.exhausted': BudgetExhaustedBody;
+  'approval.requested': ApprovalRequestedBody;
+  'approval.answered': ApprovalAnsweredBody;
+  'approval.used': ApprovalUsedBody;
 }
 export type EntryKind = keyof BodyByKind;
 export type EntryBody = BodyByKind[EntryKind];
@@ -164,7 +251,7 @@ function boundedString(u: unknown, min: number, max: number): u is string {
 type Spec =
   | {t: 'str'; min?: number; max: number}
   | {t: 'int'; min?: number}
-  | {t: 'bin'; max: number}
+  | {t: 'bin'; min?: number; max: number}
   | {t: 'bool'}
   | {t: 'enum'; of: readonly string[]}
   | {t: 'strs'; max: number; itemMax: number}
@@ -177,7 +264,7 @@ function checkField(v: unknown, spec: Spec): string | null {
     case 'int':
       return typeof v === 'number' && Number.isSafeInteger(v) && v >= (spec.min ?? 0) ? null : `must be an integer >= ${spec.min ?? 0}`;
     case 'bin':
-      return v instanceof Uint8Array && v.length <= spec.max ? null : `must be at most ${spec.max} bytes`;
+      return v instanceof Uint8Array && v.length <= spec.max && v.length >= (spec.min ?? 0) ? null : `must be ${spec.min ?? 0} to ${spec.max} bytes`;
     case 'bool':
       return typeof v === 'boolean' ? null : 'must be a boolean';
     case 'enum':
@@ -230,6 +317,8 @@ function shape<B>(fields: Readonly<Record<string, Spec>>): Parser<B> {
 const NAME: Spec = {t: 'str', min: 1, max: 64};
 const HASH: Spec = {t: 'str', min: 64, max: 64};
 const MAX_PAYLOAD = 1024 * 1024;
+const TOKEN_ID: Spec = {t: 'str', min: 35, max: 35};
+const APPROVAL_ID: Spec = {t: 'str', min: 1, max: 64};
 
 const PARSERS: {readonly [K in EntryKind]: Parser<BodyByKind[K]>} = {
   'capsule.installed': shape({name: NAME, version: {t: 'str', min: 1, max: 160}, hash: HASH, instrumentedHash: HASH, manifest: {t: 'str', min: 1, max: 65536}}),
@@ -257,6 +346,31 @@ const PARSERS: {readonly [K in EntryKind]: Parser<BodyByKind[K]>} = {
   }),
   'capsule.log': shape({capsule: NAME, level: {t: 'enum', of: ['trace', 'debug', 'info', 'warn', 'error']}, text: {t: 'str', max: 4096}}),
   'sandbox.memory_refused': shape({capsule: NAME, code: {t: 'enum', of: ['SANDBOX_MEMORY_LIMIT']}, requestedPages: {t: 'int'}, limitPages: {t: 'int'}}),
+  'principal.created': shape({name: NAME, role: {t: 'enum', of: ['owner', 'user', 'agent']}, key: {t: 'bin', min: 32, max: 32}}),
+  'grant.issued': shape({
+    id: TOKEN_ID,
+    token: {t: 'bin', min: 1, max: 65536},
+    sig: {t: 'bin', min: 64, max: 64},
+    subject: NAME,
+    parent: {t: 'str', max: 35},
+    via: {t: 'str', min: 1, max: 128},
+  }),
+  'grant.revoked': shape({id: TOKEN_ID, reason: {t: 'str', max: 1024}}),
+  'grant.used': shape({id: TOKEN_ID, chain: {t: 'strs', max: 16, itemMax: 35}, resource: {t: 'str', max: 4200}}),
+  'gate.allowed': shape({layer: {t: 'str', min: 1, max: 64}, rule: {t: 'str', min: 1, max: 256}, token: {t: 'str', max: 35}, resource: {t: 'str', max: 4200}, capsule: {t: 'str', max: 64}}),
+  'budget.charged': shape({tokens: {t: 'strs', max: 64, itemMax: 35}, fuel: {t: 'int'}, wall_ms: {t: 'int'}, messages: {t: 'int'}, egress_bytes: {t: 'int'}}),
+  'budget.exhausted': shape({scope: {t: 'str', min: 1, max: 64}, axis: {t: 'str', min: 1, max: 32}, limit: {t: 'int'}, wanted: {t: 'int'}, capsule: {t: 'str', max: 64}}),
+  'approval.requested': shape({id: APPROVAL_ID, capsule: {t: 'str', max: 64}, resource: {t: 'str', min: 1, max: 4200}, reason: {t: 'str', max: 1024}, expires: {t: 'int'}}),
+  'approval.answered': shape({
+    id: APPROVAL_ID,
+    answer: {t: 'enum', of: ['approved', 'denied', 'expired']},
+    scope: {t: 'enum', of: ['', 'once', 'session', 'always']},
+    by: {t: 'str', max: 64},
+    via: {t: 'str', max: 64},
+    reason: {t: 'str', max: 1024},
+    token: {t: 'str', max: 35},
+  }),
+  'approval.used': shape({id: APPROVAL_ID, resource: {t: 'str', max: 4200}}),
   'service.result': shape({service: {t: 'str', min: 1, max: 64}, cause: {t: 'int'}, ok: {t: 'bool'}, code: {t: 'str', max: 64}, detail: {t: 'str', max: 4096}}),
   genesis(u) {
     if (!isRecord(u)) return 'body must be a map';

@@ -7,7 +7,7 @@
  */
 import {realpathSync} from 'node:fs';
 import {basename, dirname, join} from 'node:path';
-import type {Gate, GateDecision, GateRequest} from './gate.js';
+import type {Gate, GateDecision, GateRequest} from '../capabilities/index.js';
 
 export type Confined =
   | {readonly ok: true; readonly real: string}
@@ -20,7 +20,7 @@ function errno(e: unknown): string | undefined {
 
 /** Confine `path` for reading (the path must exist). */
 export function confineExisting(gate: Gate, base: Omit<GateRequest, 'value'>, path: string): Confined {
-  const first = gate.check({capsule: base.capsule, principal: base.principal, session: base.session, type: base.type, value: path});
+  const first = gate.check({...base, value: path});
   if (!first.allow) return {ok: false, abi: 'DENIED', decision: first};
   let real: string;
   try {
@@ -28,16 +28,19 @@ export function confineExisting(gate: Gate, base: Omit<GateRequest, 'value'>, pa
   } catch (e) {
     return errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR' ? {ok: false, abi: 'NOT_FOUND', reason: 'no such file'} : {ok: false, abi: 'INVALID', reason: String(errno(e))};
   }
-  const second = gate.check({capsule: base.capsule, principal: base.principal, session: base.session, type: base.type, value: real});
+  if (real === path) return {ok: true, real};
+  // The real path is checked without consuming or recording anything: the request was
+  // already decided; a denial here is recorded by the caller as a symlink escape.
+  const second = gate.check({...base, value: real, recheck: true, bytes: undefined});
   if (!second.allow) {
-    return {ok: false, abi: 'DENIED', decision: {...second, rule: 'symlink-escape', reason: `${path} resolves to ${real}: ${second.reason}`}};
+    return {ok: false, abi: 'DENIED', decision: {allow: false, layer: 'policy', rule: 'symlink-escape', reason: `${path} resolves to ${real}: ${second.reason}`}};
   }
   return {ok: true, real};
 }
 
 /** Confine `path` for writing (the parent must exist; the file may not). */
 export function confineForWrite(gate: Gate, base: Omit<GateRequest, 'value'>, path: string): Confined {
-  const first = gate.check({capsule: base.capsule, principal: base.principal, session: base.session, type: base.type, value: path});
+  const first = gate.check({...base, value: path});
   if (!first.allow) return {ok: false, abi: 'DENIED', decision: first};
   let parent: string;
   try {
@@ -46,9 +49,12 @@ export function confineForWrite(gate: Gate, base: Omit<GateRequest, 'value'>, pa
     return errno(e) === 'ENOENT' ? {ok: false, abi: 'NOT_FOUND', reason: 'no such directory'} : {ok: false, abi: 'INVALID', reason: String(errno(e))};
   }
   const real = join(parent, basename(path));
-  const second = gate.check({capsule: base.capsule, principal: base.principal, session: base.session, type: base.type, value: real});
+  if (real === path) return {ok: true, real};
+  // The real path is checked without consuming or recording anything: the request was
+  // already decided; a denial here is recorded by the caller as a symlink escape.
+  const second = gate.check({...base, value: real, recheck: true, bytes: undefined});
   if (!second.allow) {
-    return {ok: false, abi: 'DENIED', decision: {...second, rule: 'symlink-escape', reason: `${path} resolves to ${real}: ${second.reason}`}};
+    return {ok: false, abi: 'DENIED', decision: {allow: false, layer: 'policy', rule: 'symlink-escape', reason: `${path} resolves to ${real}: ${second.reason}`}};
   }
   return {ok: true, real};
 }

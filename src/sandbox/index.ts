@@ -6,8 +6,7 @@ export {parseManifest, manifestToml, MANIFEST_FILE, ABI_VERSION, NAME_RE, BUDGET
 export {ABI_ERRORS, ABI_LIMITS, ABI_IMPORTS, ABI_MODULE, RT_MODULE, FUEL_EXPORT, LOG_LEVELS, type AbiErrorName} from './abi.js';
 export {inspectWasm, type WasmInfo} from './wasm-inspect.js';
 export {validateCapsuleModule, type ValidatedModule} from './validate.js';
-export {GrantGate, type Gate, type GateDecision, type GateRequest, type GateLayer} from './gate.js';
-export {CapsuleInstance, OUTCOMES, type LoadedCapsule, type SessionContext, type Delivery, type SendRecord, type ActivationResult, type Outcome} from './instance.js';
+export {CapsuleInstance, OUTCOMES, type LoadedCapsule, type SessionContext, type ActivationLimits, type Delivery, type SendRecord, type ActivationResult, type Outcome} from './instance.js';
 export {kvProjection, kvKey, type KvState} from './kv.js';
 export {CapsuleStore, checkPackage, installedProjection, STORE_DIR, type InstalledCapsule, type InstalledState, type Instrumenter} from './store.js';
 export {performFsWrite} from './services.js';

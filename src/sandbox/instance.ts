@@ -12,7 +12,7 @@ import {AstridError} from '../errors/index.js';
 import type {Appended, Clock, Ledger} from '../ledger/index.js';
 import {ABI_ERRORS, ABI_LIMITS, FUEL_EXPORT, LOG_LEVELS, RT_MODULE, type AbiErrorName} from './abi.js';
 import type {Budget, Manifest} from './manifest.js';
-import type {Gate} from './gate.js';
+import type {Gate} from '../capabilities/index.js';
 import type {KvState} from './kv.js';
 import {asMap, pack, unpackUntrusted} from './msgpack.js';
 import {checkFsWrite, dispatchCall, type Denial} from './services.js';
@@ -40,6 +40,12 @@ export interface SessionContext {
   readonly session: string;
   readonly principal: string;
   readonly budget: Budget;
+}
+
+/** Per-activation limits below the session budget (e.g. what a token's budget has left). */
+export interface ActivationLimits {
+  readonly fuel?: number;
+  readonly wall_ms?: number;
 }
 
 /** One message delivered to a capsule. */
@@ -96,6 +102,8 @@ export class CapsuleInstance {
   #calls = 0;
   #quotaRecorded = false;
   #deadline = 0;
+  #limits: {fuel: number; wall_ms: number} = {fuel: 1, wall_ms: 1};
+  #lastFuelUsed = 0;
   #pendingReply: Uint8Array | undefined;
   #sends: SendRecord[] = [];
   #memRefused = false;
@@ -143,6 +151,7 @@ export class CapsuleInstance {
       ...(typeof x.astrid_init === 'function' ? {init: x.astrid_init as () => void} : {}),
     };
     if (inst.#exports.init !== undefined) {
+      inst.#limits = {fuel: ctx.budget.fuel, wall_ms: ctx.budget.wall_ms};
       const r = await inst.#run({topic: 'astrid.init', payload: null, from: 'kernel', seq: 0}, true);
       if (r.outcome !== 'ok') {
         throw new AstridError('SANDBOX_INSTANCE_FAILED', `${capsule.name}: astrid_init ended with ${r.outcome}: ${r.message}`, {
@@ -151,6 +160,11 @@ export class CapsuleInstance {
       }
     }
     return inst;
+  }
+
+  /** Fuel used by the last activation (also when it threw). */
+  get lastFuelUsed(): number {
+    return this.#lastFuelUsed;
   }
 
   /** True when the instance trapped or ran out of budget and must be replaced. */
@@ -163,7 +177,14 @@ export class CapsuleInstance {
    * @throws AstridError INPUT_INVALID for an undeliverable message, SANDBOX_INSTANCE_FAILED
    *   when the instance is dead or busy, LEDGER_* when the ledger cannot record (fail secure).
    */
-  activate(d: Delivery): Promise<ActivationResult> {
+  activate(d: Delivery, limits?: ActivationLimits): Promise<ActivationResult> {
+    if (limits !== undefined) {
+      for (const k of ['fuel', 'wall_ms'] as const) {
+        const v = limits[k];
+        if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new RangeError(`limits.${k} must be a positive integer`);
+      }
+    }
+    this.#limits = {fuel: Math.min(limits?.fuel ?? Infinity, this.#ctx.budget.fuel), wall_ms: Math.min(limits?.wall_ms ?? Infinity, this.#ctx.budget.wall_ms)};
     return this.#run(d, false);
   }
 
@@ -215,8 +236,8 @@ export class CapsuleInstance {
     const fuel = this.#exports.fuel;
     try {
       this.#enqueue({kind: 'activation.started', body: {capsule: this.capsule.name, hash: this.capsule.hash, input: d.seq, topic: d.topic}});
-      this.#deadline = c.clock.now() + c.budget.wall_ms;
-      fuel.value = BigInt(c.budget.fuel);
+      this.#deadline = c.clock.now() + this.#limits.wall_ms;
+      fuel.value = BigInt(this.#limits.fuel);
       if (init) {
         (this.#exports.init as () => void)();
       } else {
@@ -235,7 +256,8 @@ export class CapsuleInstance {
     const stopped = this.#stopped as Unwind | undefined; // set by host calls during the guest run
     if (stopped !== undefined) ({outcome, msg} = {outcome: stopped.outcome, msg: stopped.message});
     const remaining = Number(fuel.value as bigint);
-    const fuelUsed = Math.min(c.budget.fuel, Math.max(0, c.budget.fuel - remaining));
+    const fuelUsed = Math.min(this.#limits.fuel, Math.max(0, this.#limits.fuel - remaining));
+    this.#lastFuelUsed = fuelUsed;
     if (this.#fatal !== undefined) {
       this.#active = false;
       this.#dead = true;
@@ -275,12 +297,12 @@ export class CapsuleInstance {
   /** Common prologue of every host call: the wall-clock backstop and the per-activation quota. */
   #admit(op: string): bigint | undefined {
     if (this.#stopped !== undefined) throw this.#stopped;
-    if (this.#ctx.clock.now() > this.#deadline) throw this.#stop('SANDBOX_TIMEOUT', `wall-clock budget of ${this.#ctx.budget.wall_ms} ms exceeded (at ${op})`);
+    if (this.#ctx.clock.now() > this.#deadline) throw this.#stop('SANDBOX_TIMEOUT', `wall-clock budget of ${this.#limits.wall_ms} ms exceeded (at ${op})`);
     this.#calls++;
     if (this.#calls > ABI_LIMITS.maxCallsPerActivation) {
       if (!this.#quotaRecorded) {
         this.#quotaRecorded = true;
-        this.#deny({allow: false, layer: 'grant', rule: 'abi.max-calls', reason: `more than ${ABI_LIMITS.maxCallsPerActivation} host calls in one activation`}, `abi:${op}`);
+        this.#deny({allow: false, layer: 'quota', rule: 'abi.max-calls', reason: `more than ${ABI_LIMITS.maxCallsPerActivation} host calls in one activation`}, `abi:${op}`);
       }
       return BigInt(ABI_ERRORS.QUOTA);
     }
@@ -295,6 +317,7 @@ export class CapsuleInstance {
   }
 
   #deny(d: Denial, resource: string): void {
+    if (d.recorded === true) return; // the gate wrote it
     this.#enqueue({kind: 'gate.denied', body: {code: 'GATE_DENIED', layer: d.layer, rule: d.rule.slice(0, 256), resource: resource.slice(0, 1024), reason: d.reason.slice(0, 1024), capsule: this.capsule.name}});
   }
 
@@ -411,7 +434,7 @@ export class CapsuleInstance {
 
   #grow(delta: number): number {
     if (this.#stopped !== undefined) throw this.#stopped;
-    if (this.#ctx.clock.now() > this.#deadline) throw this.#stop('SANDBOX_TIMEOUT', `wall-clock budget of ${this.#ctx.budget.wall_ms} ms exceeded (at memory.grow)`);
+    if (this.#ctx.clock.now() > this.#deadline) throw this.#stop('SANDBOX_TIMEOUT', `wall-clock budget of ${this.#limits.wall_ms} ms exceeded (at memory.grow)`);
     const current = this.#memory.buffer.byteLength / 65_536;
     const want = delta >>> 0;
     if (current + want <= this.#maxPages) {

@@ -9,7 +9,7 @@ import {closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, rea
 import type {Clock} from '../ledger/index.js';
 import {type AbiErrorName} from './abi.js';
 import {confineExisting, confineForWrite} from './fs-confine.js';
-import type {Gate, GateDecision} from './gate.js';
+import type {Gate, GateDecision} from '../capabilities/index.js';
 import {kvKey, MAX_KV_KEY, MAX_KV_VALUE, type KvState} from './kv.js';
 import {asMap} from './msgpack.js';
 
@@ -197,7 +197,7 @@ export function checkFsWrite(ctx: Pick<ServiceContext, 'gate' | 'capsule' | 'pri
   const a = asMap(payload, ['path', 'data']);
   if (a === undefined || typeof a.path !== 'string' || !(a.data instanceof Uint8Array)) return fail('INVALID', 'svc.fs.write takes {path, data}');
   if (a.data.length > MAX_FS_WRITE) return fail('TOO_LARGE', `data over ${MAX_FS_WRITE} bytes`);
-  const d = ctx.gate.check({capsule: ctx.capsule, principal: ctx.principal, session: ctx.session, type: 'fs.write', value: a.path});
+  const d = ctx.gate.check({capsule: ctx.capsule, principal: ctx.principal, session: ctx.session, type: 'fs.write', value: a.path, bytes: a.data.length});
   if (!d.allow) return fail('DENIED', d.reason, d);
   return {ok: true, value: {path: a.path, data: a.data}};
 }
@@ -208,7 +208,7 @@ export function performFsWrite(
   path: string,
   data: Uint8Array,
 ): {ok: true; bytes: number} | {ok: false; code: string; reason: string; denial?: Denial} {
-  const c = confineForWrite(ctx.gate, {capsule: ctx.capsule, principal: ctx.principal, session: ctx.session, type: 'fs.write'}, path);
+  const c = confineForWrite(ctx.gate, {capsule: ctx.capsule, principal: ctx.principal, session: ctx.session, type: 'fs.write', recheck: true}, path);
   if (!c.ok) return c.abi === 'DENIED' ? {ok: false, code: 'GATE_DENIED', reason: c.decision.reason, denial: c.decision} : {ok: false, code: c.abi, reason: c.reason};
   let fd: number;
   try {

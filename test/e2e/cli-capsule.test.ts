@@ -130,11 +130,14 @@ describe('astrid run', () => {
     const audit = json(runCli(['audit', 'show', '--session', String(r.session), '--json'], home)) as Json[];
     assert.deepEqual(
       audit.map((e) => e.kind),
-      ['session.started', 'bus.message', 'activation.started', 'bus.message', 'activation.ended', 'session.ended'],
+      ['session.started', 'grant.issued', 'bus.message', 'activation.started', 'gate.allowed', 'bus.message', 'activation.ended', 'budget.charged', 'grant.revoked', 'session.ended'],
     );
     assert.ok(audit.every((e) => e.session === r.session));
     const started = audit[0]?.body as Json;
-    assert.deepEqual([started.capsule, started.principal, started.grants], ['good', 'owner', ['bus.send:good.done']]);
+    assert.deepEqual([started.capsule, started.principal, started.grants], ['good', 'owner', r.tokens]);
+    // the session's grant is an owner-signed token naming exactly the --grant resources, revoked when the session ends
+    const token = json(runCli(['token', 'show', String((r.tokens as string[])[0]), '--json'], home)) as Json;
+    assert.deepEqual([(token.token as Json).resources, token.status, token.via], [['bus.send:good.done'], 'revoked', `session:${String(r.session)}`]);
     assert.deepEqual(audit.at(-1)?.body, {status: 'ok', code: ''});
   });
 
@@ -152,7 +155,7 @@ describe('astrid run', () => {
     assert.deepEqual(r.sends, []);
     assert.deepEqual(
       (r.denials as Json[]).map((d) => [d.layer, d.rule, d.resource]),
-      [['grant', 'no-grant', 'bus.send:good.done']],
+      [['token', 'no-token', 'bus.send:good.done']],
     );
   });
 

@@ -108,15 +108,15 @@ describe('sandbox: confinement of fs and kv', () => {
   });
 
   it('a symlink to a file outside the grant is a symlink-escape (-1), checked on the real path', async () => {
-    const d = assertDenied(await read(join(root, 'allowed', 'link'), readGrant), 'grant', 'symlink-escape');
+    const d = assertDenied(await read(join(root, 'allowed', 'link'), readGrant), 'policy', 'symlink-escape');
     assert.match(d.reason, /secret\.txt/);
   });
 
   it('a symlinked directory leading outside the manifest bound is a symlink-escape', async () => {
     const c = await read(join(root, 'allowed', 'dirlink', 'x.txt'), readGrant);
-    assertDenied(c, 'manifest', 'symlink-escape');
+    assertDenied(c, 'policy', 'symlink-escape');
     const list = await callCase({op: 'fs.list', args: {path: join(root, 'allowed', 'dirlink')}}, readGrant);
-    assertDenied(list, 'manifest', 'symlink-escape');
+    assertDenied(list, 'policy', 'symlink-escape');
   });
 
   it('the Astrid home is refused by policy even when granted and inside the manifest bound', async () => {
@@ -132,7 +132,7 @@ describe('sandbox: confinement of fs and kv', () => {
 
   it('grants match by segment: /srv/project/** does not cover /srv/project-evil/x', async () => {
     const c = await read('/srv/project-evil/x', ['fs.read:/srv/project/**'], {fsRead: ['/srv/**']});
-    const d = assertDenied(c, 'grant', 'no-grant');
+    const d = assertDenied(c, 'token', 'no-token');
     assert.equal(d.resource, 'fs.read:/srv/project-evil/x', 'the denial names what was asked for');
   });
 
@@ -142,7 +142,7 @@ describe('sandbox: confinement of fs and kv', () => {
 
   it('kv without a grant is refused (-1) by the grant layer; with it the call works', async () => {
     const req = {op: 'kv.set', args: {ns: 'notes', key: 'k', value: new Uint8Array([1])}};
-    assertDenied(await callCase(req, [], {kv: ['notes']}), 'grant', 'no-grant');
+    assertDenied(await callCase(req, [], {kv: ['notes']}), 'token', 'no-token');
     assertDenied(await callCase(req, ['kv:notes'], {kv: ['other']}), 'manifest', 'manifest.kv');
     const ok = await callCase(req, ['kv:notes'], {kv: ['notes']});
     assert.equal(ok.call.status, 1, 'nil reply');
@@ -203,7 +203,7 @@ describe('sandbox: confinement of fs and kv', () => {
     assert.equal(r.code, 'CAPSULE_ERROR');
     assert.equal(r.message, 'astrid_handle returned -1');
     const d = only(bodies(es, 'gate.denied'), 'gate.denied');
-    assert.deepEqual([d.layer, d.rule, d.resource], ['grant', 'no-grant', `fs.write:${target}`]);
+    assert.deepEqual([d.layer, d.rule, d.resource], ['token', 'no-token', `fs.write:${target}`]);
     assert.equal(bodies(es, 'bus.message').filter((b) => b.topic === 'svc.fs.write').length, 0);
     assert.deepEqual(bodies(es, 'service.result'), []);
     assert.equal(existsSync(target), false);
@@ -215,7 +215,7 @@ describe('sandbox: confinement of fs and kv', () => {
     const res = only(bodies(es, 'service.result'), 'service.result');
     assert.deepEqual([res.ok, res.code], [false, 'GATE_DENIED']);
     const d = only(bodies(es, 'gate.denied'), 'gate.denied');
-    assert.deepEqual([d.layer, d.rule], ['manifest', 'symlink-escape']);
+    assert.deepEqual([d.layer, d.rule], ['policy', 'symlink-escape']);
     assert.equal(existsSync(join(outside, 'planted.txt')), false);
   });
 });

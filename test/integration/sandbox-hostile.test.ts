@@ -194,7 +194,7 @@ describe('sandbox: hostile corpus', () => {
     assert.equal(r.message, 'astrid_handle returned -4');
     const denied = only(bodies(es, 'gate.denied'), 'gate.denied');
     assert.equal(denied.rule, 'abi.max-calls');
-    assert.equal(denied.layer, 'grant');
+    assert.equal(denied.layer, 'quota');
     assert.equal(denied.code, 'GATE_DENIED');
     const calls = bodies(es, 'host.call');
     assert.equal(calls.length, 1024, 'each admitted call is recorded, nothing after the quota');

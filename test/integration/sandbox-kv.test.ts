@@ -3,7 +3,7 @@ import {after, before, describe, it} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {cpSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {openCapsuleStore, openKernelState, runSession, type KernelState, type RunResult} from '../../src/kernel/index.js';
+import {openCapsuleStore, openKernelState, runSession, type KernelState, type RunResult, createPrincipal, openAuthority} from '../../src/kernel/index.js';
 import {rebuild} from '../../src/ledger/index.js';
 import {kvProjection, type CapsuleStore} from '../../src/sandbox/index.js';
 import {repoRoot, tmpDir} from '../helpers/index.js';
@@ -37,6 +37,7 @@ describe('sandbox: kv state is a fold of the ledger, per principal and per capsu
     await open();
     await store.install(join(pkgs, 'kv-notes'));
     await store.install(join(pkgs, 'kv-twin'));
+    await createPrincipal(k, await openAuthority(k, 'write'), 'alice', 'agent');
   });
   after(async () => {
     await k.close();
@@ -114,7 +115,7 @@ describe('sandbox: kv state is a fold of the ledger, per principal and per capsu
     assert.deepEqual(r.sends[0]?.payload, {ok: false, op: 'get', code: 'DENIED'});
     assert.deepEqual(
       r.denials.map((d) => [d.layer, d.rule, d.resource]),
-      [['grant', 'no-grant', 'kv.get:notes']],
+      [['token', 'no-token', 'kv:notes']],
     );
   });
 

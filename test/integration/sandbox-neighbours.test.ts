@@ -2,11 +2,11 @@
 import {after, before, describe, it} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {join} from 'node:path';
-import {parseResource} from '../../src/capabilities/index.js';
 import {openCapsuleStore, openKernelState, runSession, type KernelState, type RunResult} from '../../src/kernel/index.js';
 import {rebuild} from '../../src/ledger/index.js';
-import {CapsuleInstance, GrantGate, installedProjection, pack, type ActivationResult, type CapsuleStore, type LoadedCapsule, type SessionContext} from '../../src/sandbox/index.js';
+import {CapsuleInstance, installedProjection, pack, type ActivationResult, type CapsuleStore, type LoadedCapsule, type SessionContext} from '../../src/sandbox/index.js';
 import {tmpDir} from '../helpers/index.js';
+import {testGate} from '../helpers/gate.js';
 import {msgpack, watCapsule, type WatCapsuleOptions} from '../helpers/wat-capsule.js';
 
 const INPUT = {a: 1, text: 'the same input every time'};
@@ -110,10 +110,10 @@ describe('sandbox: a good capsule beside hostile neighbours', () => {
       assert.ok(c !== undefined, name);
       return store.load(c);
     };
-    const ctx = (loaded: LoadedCapsule, grants: readonly string[]): SessionContext => ({
+    const ctx = async (loaded: LoadedCapsule, grants: readonly string[]): Promise<SessionContext> => ({
       ledger: k.ledger,
       clock: k.clock,
-      gate: new GrantGate({grants: grants.map(parseResource), manifest: {resources: loaded.manifest.resources, sends: loaded.manifest.topics.sends}, denyRoots: [home]}),
+      gate: (await testGate({ledger: k.ledger, clock: k.clock, session, grants, capsules: [loaded], denyRoots: [home]})).gate,
       random: (n) => new Uint8Array(n),
       kv: new Map(),
       session,
@@ -127,12 +127,12 @@ describe('sandbox: a good capsule beside hostile neighbours', () => {
       return {...r, inputLength: pack({topic: 'test.x', payload: INPUT, from: 'cli', seq: m.seq, session}).length};
     };
     const goodLoaded = await load('good');
-    const good = await CapsuleInstance.create(goodLoaded, ctx(goodLoaded, GOOD_GRANTS));
+    const good = await CapsuleInstance.create(goodLoaded, await ctx(goodLoaded, GOOD_GRANTS));
     const first = await deliver(good);
     assert.equal(first.outcome, 'ok');
     for (const h of RUNNABLE) {
       const loaded = await load(nameOf(h.o));
-      const bad = await CapsuleInstance.create(loaded, ctx(loaded, h.grants ?? GOOD_GRANTS));
+      const bad = await CapsuleInstance.create(loaded, await ctx(loaded, h.grants ?? GOOD_GRANTS));
       const b = await deliver(bad);
       endsAs(b.outcome, h.code, nameOf(h.o));
       assert.equal(bad.dead, b.outcome !== 'CAPSULE_ERROR', `${nameOf(h.o)}: a trapped instance is discarded`);

@@ -1,0 +1,361 @@
+/**
+ * The gate: every host effect a capsule asks for passes these layers, in order, and stops
+ * at the first that says no:
+ *   classify (schema, size, normalised paths/URLs/topics) -> policy hard-denies (protected
+ *   roots, private networks, kernel topics) -> manifest (the capsule's declared upper
+ *   bound) -> token (a valid, unrevoked, in-window token of this principal covers it;
+ *   uses consumed atomically) -> budget (reserve messages/egress from the session and the
+ *   whole token chain) -> approval (no token covers it: an earlier human approval for
+ *   exactly this resource, else ask, else deny).
+ * Every decision is a ledger entry naming the layer and the rule or token (gate.denied,
+ * gate.allowed; an allow is recorded once per capsule, resource and token per session).
+ * If the entry cannot be appended the answer is no.
+ */
+import {AstridError} from '../errors/index.js';
+import {covers, isTopic, parsePattern, parseTopic, matches, type TopicPattern} from '../topics/index.js';
+import {Authority, useLimit} from './authority.js';
+import {chainScopes, type BudgetBook} from './budget.js';
+import {httpAllows, parseHttpTarget, pathMatches, pathSegments, kvMatches, RESOURCE_TYPES, type ResourceType} from './resource.js';
+import type {Token, TokenBudget} from './token.js';
+
+export interface GateRequest {
+  readonly capsule: string;
+  readonly principal: string;
+  readonly session: string;
+  readonly type: ResourceType;
+  /** The path, namespace, topic, `METHOD URL`, or capsule name asked for. */
+  readonly value: string;
+  /** Bytes leaving the sandbox (fs.write data, request bodies): charged as egress. */
+  readonly bytes?: number;
+  /** A re-check at the moment an already-authorised effect is performed: nothing is consumed, charged or re-recorded. */
+  readonly recheck?: boolean;
+}
+
+export type GateLayer = 'classify' | 'policy' | 'manifest' | 'token' | 'budget' | 'approval' | 'ledger' | 'quota';
+
+export type GateDecision =
+  | {readonly allow: true; readonly layer: 'token' | 'approval'; readonly rule: string; readonly token: string}
+  | {
+      readonly allow: false;
+      readonly layer: GateLayer;
+      readonly rule: string;
+      readonly reason: string;
+      /** The gate already wrote the gate.denied entry. */
+      readonly recorded?: boolean;
+      /** Set when a human was asked: the approval's id. */
+      readonly approval?: string;
+    };
+
+export interface Gate {
+  check(req: GateRequest): GateDecision;
+}
+
+/** What a capsule's manifest declares it may ever ask for (the manifest layer). */
+export interface CapsuleBounds {
+  readonly hash: string;
+  readonly fs_read: readonly string[];
+  readonly fs_write: readonly string[];
+  readonly net_http: readonly string[];
+  readonly kv: readonly string[];
+  readonly spawn: readonly string[];
+  readonly sends: readonly TopicPattern[];
+}
+
+/** Asks a human. Implemented by the approval actors (src/actors). */
+export interface Approver {
+  /** Open (or find the open) approval request for exactly this resource; returns its id. */
+  request(r: {readonly session: string; readonly principal: string; readonly capsule: string; readonly resource: string; readonly reason: string}): string;
+}
+
+export interface GatePolicy {
+  /** Absolute roots nothing may touch (the Astrid home, at least). Compared case-insensitively. */
+  readonly denyRoots: readonly string[];
+  /** Topic patterns no capsule may send on. */
+  readonly reservedTopics: readonly string[];
+}
+
+export const DEFAULT_RESERVED_TOPICS = ['approval.>', 'kernel.>', 'grant.>'];
+
+export interface SessionGateOptions {
+  readonly authority: Authority;
+  readonly budget: BudgetBook;
+  readonly session: string;
+  readonly principal: string;
+  /** Tokens the session runs under (its root grant first). */
+  readonly tokens: readonly string[];
+  readonly sessionLimits: TokenBudget;
+  readonly capsules: (name: string) => CapsuleBounds | undefined;
+  readonly policy: GatePolicy;
+  readonly approver?: Approver;
+}
+
+const MAX_VALUE = 4200;
+const PRIVATE_V4 = [/^127\./, /^10\./, /^192\.168\./, /^172\.(1[6-9]|2\d|3[01])\./, /^169\.254\./, /^0\./, /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./];
+
+/** Is the host a loopback, private, link-local or otherwise internal target? */
+export function isInternalHost(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.local') || h.endsWith('.internal')) return true;
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(h)) return PRIVATE_V4.some((re) => re.test(h));
+  if (h.startsWith('[')) {
+    const a = h.slice(1, -1);
+    return a === '::1' || a === '::' || /^f[cd]/.test(a) || /^fe[89ab]/.test(a) || a.startsWith('::ffff:');
+  }
+  return false;
+}
+
+function manifestAllows(m: CapsuleBounds, type: ResourceType, value: string): boolean {
+  switch (type) {
+    case 'fs.read':
+      return m.fs_read.some((g) => pathMatches(g, value));
+    case 'fs.write':
+      return m.fs_write.some((g) => pathMatches(g, value));
+    case 'kv':
+      return m.kv.some((p) => kvMatches(p, value));
+    case 'bus.send':
+      return isTopic(value) && m.sends.some((p) => covers(p, parsePattern(value)));
+    case 'bus.recv':
+      return true;
+    case 'net.http': {
+      const r = parseHttpTarget(value, true);
+      if (typeof r === 'string') return false;
+      return m.net_http.some((g) => {
+        const t = parseHttpTarget(g, false);
+        return typeof t !== 'string' && httpAllows(t, r);
+      });
+    }
+    case 'spawn':
+      return m.spawn.includes(value);
+  }
+}
+
+type Deny = Extract<GateDecision, {allow: false}>;
+
+export class SessionGate implements Gate {
+  readonly #o: SessionGateOptions;
+  readonly #allowRecorded = new Set<string>();
+  /** (capsule, type, value) -> token id that covered it last (re-validated on every use). */
+  readonly #memo = new Map<string, string>();
+  readonly #reserved: readonly TopicPattern[];
+
+  constructor(o: SessionGateOptions) {
+    this.#o = o;
+    this.#reserved = o.policy.reservedTopics.map((p) => parsePattern(p));
+  }
+
+  get session(): string {
+    return this.#o.session;
+  }
+
+  check(req: GateRequest): GateDecision {
+    const d = this.#decide(req);
+    if (d.allow || req.recheck) return d; // a re-check's denial is recorded by the caller, with its context
+    return this.#recordDeny(req, d);
+  }
+
+  #who(): {session: string; principal: string; actor: string} {
+    return {session: this.#o.session, principal: this.#o.principal, actor: 'gate'};
+  }
+
+  #recordDeny(req: GateRequest, d: Deny): Deny {
+    if (d.layer === 'ledger') return d;
+    try {
+      const body = {code: 'GATE_DENIED', layer: d.layer, rule: d.rule.slice(0, 256), resource: `${req.type}:${req.value}`.slice(0, 1024), reason: d.reason.slice(0, 1024), capsule: req.capsule.slice(0, 64) || '-'} as const;
+      this.#o.authority.record({kind: 'gate.denied', body, ...this.#who()});
+      return {...d, recorded: true};
+    } catch {
+      return {...d, layer: 'ledger', rule: 'append-failed', reason: `${d.reason} (and the denial could not be recorded)`};
+    }
+  }
+
+  #decide(req: GateRequest): GateDecision {
+    const o = this.#o;
+    // 1. classify
+    if (!(RESOURCE_TYPES as readonly string[]).includes(req.type)) return {allow: false, layer: 'classify', rule: 'resource-type', reason: 'unknown resource type'};
+    if (typeof req.value !== 'string' || req.value.length === 0 || req.value.length > MAX_VALUE) return {allow: false, layer: 'classify', rule: 'size', reason: `value must be 1 to ${MAX_VALUE} characters`};
+    if (req.principal !== o.principal || req.session !== o.session) return {allow: false, layer: 'classify', rule: 'principal-mismatch', reason: `request for ${req.principal} in ${req.session} at the gate of ${o.principal} in ${o.session}`};
+    if (req.bytes !== undefined && (!Number.isSafeInteger(req.bytes) || req.bytes < 0)) return {allow: false, layer: 'classify', rule: 'size', reason: 'bytes must be a non-negative integer'};
+    let host: string | undefined;
+    switch (req.type) {
+      case 'fs.read':
+      case 'fs.write': {
+        const segs = pathSegments(req.value);
+        if (typeof segs === 'string') return {allow: false, layer: 'classify', rule: 'path-normalised', reason: `path ${segs}`};
+        if (segs.some((s) => s.includes('*'))) return {allow: false, layer: 'classify', rule: 'path-normalised', reason: 'a request path must not contain wildcards'};
+        break;
+      }
+      case 'bus.send':
+      case 'bus.recv':
+        if (!isTopic(req.value)) return {allow: false, layer: 'classify', rule: 'topic-grammar', reason: 'not a valid concrete topic'};
+        break;
+      case 'kv':
+        if (!kvMatches('*', req.value)) return {allow: false, layer: 'classify', rule: 'kv-namespace', reason: 'not a valid kv namespace'};
+        break;
+      case 'net.http': {
+        const t = parseHttpTarget(req.value, true);
+        if (typeof t === 'string') return {allow: false, layer: 'classify', rule: 'url-normalised', reason: t};
+        host = t.host;
+        break;
+      }
+      case 'spawn':
+        break;
+    }
+    // 2. policy hard-denies
+    if (req.type === 'fs.read' || req.type === 'fs.write') {
+      const v = req.value.toLowerCase();
+      for (const root of o.policy.denyRoots) {
+        const r = root.toLowerCase().replace(/\/+$/, '');
+        if (v === r || v.startsWith(r + '/') || r === '') return {allow: false, layer: 'policy', rule: 'deny-root', reason: `${req.value} is inside a protected root`};
+      }
+    }
+    if (req.type === 'bus.send' && this.#reserved.some((p) => matches(p, parseTopic(req.value)))) {
+      return {allow: false, layer: 'policy', rule: 'reserved-topic', reason: `${req.value} is a kernel topic no capsule may send on`};
+    }
+    const internal = host !== undefined && isInternalHost(host);
+    // 3. manifest
+    const bounds = o.capsules(req.capsule);
+    if (bounds === undefined) return {allow: false, layer: 'manifest', rule: 'unknown-capsule', reason: `${req.capsule} is not a capsule of this session`};
+    if (!manifestAllows(bounds, req.type, req.value)) {
+      return {allow: false, layer: 'manifest', rule: `manifest.${req.type}`, reason: `${req.type} ${req.value} is outside what the capsule's manifest declares`};
+    }
+    // 4. token
+    const t = this.#findToken(req, bounds.hash, internal ? host : undefined);
+    if (t.kind === 'deny') return t.deny;
+    // 5. budget
+    const chain = t.kind === 'token' ? t.chain : [];
+    if (!req.recheck) {
+      const scopes = chainScopes(o.session, o.sessionLimits, chain);
+      const charges: Array<['messages' | 'egress_bytes', number]> = [];
+      if (req.type === 'bus.send') charges.push(['messages', 1]);
+      if (req.bytes !== undefined && req.bytes > 0) charges.push(['egress_bytes', req.bytes]);
+      const taken = [];
+      for (const [axis, n] of charges) {
+        const r = o.budget.reserve(scopes, axis, n);
+        if (!r.ok) {
+          for (const x of taken) x.release();
+          try {
+            o.authority.record({kind: 'budget.exhausted', body: {scope: r.scope.slice(0, 64), axis, limit: r.limit, wanted: r.wanted, capsule: req.capsule.slice(0, 64)}, ...this.#who()});
+          } catch {
+            return {allow: false, layer: 'ledger', rule: 'append-failed', reason: 'budget exhausted, and the ledger refused the record'};
+          }
+          return {allow: false, layer: 'budget', rule: `budget.${axis}`, reason: `${r.scope === `session:${o.session}` ? 'the session' : r.scope} has ${r.remaining} ${axis} left of ${r.limit}; ${r.wanted} wanted`};
+        }
+        taken.push(r.reservation);
+      }
+      for (const x of taken) x.settle();
+    }
+    if (t.kind === 'token') return this.#allowToken(req, t.token, chain);
+    return this.#allowApproval(req, t.approval);
+  }
+
+  #findToken(
+    req: GateRequest,
+    capsuleHash: string,
+    internalHost: string | undefined,
+  ): {kind: 'token'; token: Token; chain: readonly Token[]} | {kind: 'approval'; approval: string} | {kind: 'deny'; deny: Deny} {
+    const o = this.#o;
+    const a = o.authority;
+    const me = a.principal(o.principal);
+    if (me === undefined) return {kind: 'deny', deny: {allow: false, layer: 'token', rule: 'unknown-principal', reason: `principal ${o.principal} is not registered`}};
+    const now = a.clock.now();
+    const key = req.capsule + '\u0000' + req.type + '\u0000' + req.value;
+    const memo = this.#memo.get(key);
+    const candidates = memo !== undefined ? [memo, ...this.#candidates()] : this.#candidates();
+    let lastProblem: string | undefined;
+    for (const id of candidates) {
+      const tok = a.token(id);
+      if (tok === undefined) continue;
+      if (tok.subject !== o.principal || !bytesEq(tok.subjectKey, me.key)) continue; // a token for A never authorises B
+      if (!Authority.allows(tok, req.type, req.value, capsuleHash)) continue;
+      if (internalHost !== undefined && !tok.resources.some((r) => r.type === 'net.http' && r.target.host === internalHost)) {
+        lastProblem = `${internalHost} is an internal address; only a grant naming it exactly allows it`;
+        continue;
+      }
+      const v = a.verify(tok);
+      if (!v.ok) {
+        lastProblem = `${tok.id}: ${v.code}: ${v.reason}`;
+        continue;
+      }
+      const p = a.dynamicProblem(v.chain, now);
+      if (p !== null) {
+        lastProblem = p.reason;
+        continue;
+      }
+      if (!req.recheck && a.chainHasUseLimit(v.chain)) {
+        try {
+          a.record({kind: 'grant.used', body: {id: tok.id, chain: v.chain.slice(1).filter((x) => useLimit(x) !== undefined).map((x) => x.id), resource: `${req.type}:${req.value}`.slice(0, 4200)}, ...this.#who()});
+        } catch {
+          return {kind: 'deny', deny: {allow: false, layer: 'ledger', rule: 'append-failed', reason: 'the use of a limited token could not be recorded'}};
+        }
+      }
+      this.#memo.set(key, tok.id);
+      if (this.#memo.size > 4096) this.#memo.clear();
+      return {kind: 'token', token: tok, chain: v.chain};
+    }
+    // no token: an approval for exactly this resource?
+    const resource = `${req.type}:${req.value}`;
+    for (const ap of a.state.approvals.values()) {
+      if (ap.status !== 'approved' || ap.principal !== o.principal || ap.resource !== resource) continue;
+      if (ap.scope === 'session' && ap.session === o.session) return {kind: 'approval', approval: ap.id};
+      if (ap.scope === 'once' && !ap.used) {
+        if (!req.recheck) {
+          try {
+            a.record({kind: 'approval.used', body: {id: ap.id, resource: resource.slice(0, 4200)}, ...this.#who()});
+          } catch {
+            return {kind: 'deny', deny: {allow: false, layer: 'ledger', rule: 'append-failed', reason: 'the use of a one-time approval could not be recorded'}};
+          }
+        }
+        return {kind: 'approval', approval: ap.id};
+      }
+    }
+    if (lastProblem === undefined && o.approver !== undefined && !req.recheck) {
+      let id: string;
+      try {
+        id = o.approver.request({session: o.session, principal: o.principal, capsule: req.capsule, resource, reason: `${req.capsule} asks for ${resource}`});
+      } catch (e) {
+        const code = e instanceof AstridError ? e.code : 'INTERNAL';
+        return {kind: 'deny', deny: {allow: false, layer: 'approval', rule: 'approval-refused', reason: `no token covers ${resource} and no approval could be requested (${code})`}};
+      }
+      return {kind: 'deny', deny: {allow: false, layer: 'approval', rule: 'approval-pending', reason: `no token covers ${resource}; approval ${id} is waiting for a human (astrid approve ${id})`, approval: id}};
+    }
+    return {kind: 'deny', deny: {allow: false, layer: 'token', rule: lastProblem === undefined ? 'no-token' : 'token-unusable', reason: lastProblem ?? `no token of ${o.principal} covers ${resource}`}};
+  }
+
+  /** The session's tokens, then tokens minted for this principal by "always" approvals. */
+  #candidates(): string[] {
+    const out = [...this.#o.tokens];
+    for (const ap of this.#o.authority.state.approvals.values()) {
+      if (ap.status === 'approved' && ap.scope === 'always' && ap.token !== '' && ap.principal === this.#o.principal) out.push(ap.token);
+    }
+    return out;
+  }
+
+  #allowToken(req: GateRequest, tok: Token, chain: readonly Token[]): GateDecision {
+    const d = {allow: true, layer: 'token', rule: tok.resources.find((r) => Authority.allows({...tok, resources: [r]}, req.type, req.value, ''))?.text ?? tok.id, token: tok.id} as const;
+    return this.#recordAllow(req, d, chain.some((t) => useLimit(t) !== undefined));
+  }
+
+  #allowApproval(req: GateRequest, approval: string): GateDecision {
+    return this.#recordAllow(req, {allow: true, layer: 'approval', rule: `approval:${approval}`, token: ''}, true);
+  }
+
+  #recordAllow(req: GateRequest, d: Extract<GateDecision, {allow: true}>, always: boolean): GateDecision {
+    if (req.recheck) return d;
+    const key = `${req.capsule}\u0000${req.type}\u0000${req.value}\u0000${d.token}\u0000${d.rule}`;
+    if (!always && this.#allowRecorded.has(key)) return d;
+    try {
+      this.#o.authority.record({kind: 'gate.allowed', body: {layer: d.layer, rule: d.rule.slice(0, 256), token: d.token, resource: `${req.type}:${req.value}`.slice(0, 4200), capsule: req.capsule.slice(0, 64)}, ...this.#who()});
+    } catch {
+      return {allow: false, layer: 'ledger', rule: 'append-failed', reason: 'the decision could not be recorded'};
+    }
+    if (this.#allowRecorded.size > 65_536) this.#allowRecorded.clear();
+    this.#allowRecorded.add(key);
+    return d;
+  }
+}
+
+function bytesEq(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
