@@ -13,6 +13,7 @@ import {Report, type BenchContext, type Benchmark} from './harness.js';
 const BENCHMARKS: Record<string, () => Promise<{benchmark: Benchmark}>> = {
   ledger: () => import('./ledger.js'),
   sandbox: () => import('./sandbox.js'),
+  authority: () => import('./authority.js'),
 };
 
 function usage(): string {

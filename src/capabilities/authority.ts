@@ -58,6 +58,10 @@ export interface Attribution {
   readonly actor: string;
 }
 
+/** Kinds the authority projection folds (others, e.g. gate.allowed, need no state update). */
+const FOLDED: ReadonlySet<EntryKind> = new Set<EntryKind>(['principal.created', 'grant.issued', 'grant.revoked', 'grant.used', 'budget.charged', 'approval.requested', 'approval.answered', 'approval.used']);
+const NO_BYTES = new Uint8Array(0);
+
 const KERNEL: Attribution = {session: 'kernel', principal: 'owner', actor: 'kernel'};
 
 export interface AuthorityOptions {
@@ -100,8 +104,10 @@ export class Authority {
    */
   record<K extends EntryKind>(input: AppendInput<K>): ReturnType<Ledger['enqueue']> {
     const a = this.#o.ledger.enqueue(input);
-    const e = {seq: a.seq, hash: a.hash, bytes: new Uint8Array(0), entry: {...input, v: 1, seq: a.seq, prev: new Uint8Array(32), time: this.#o.clock.now()}} as unknown as StoredEntry;
-    applyAuthority(this.#state, e);
+    if (FOLDED.has(input.kind)) {
+      const e = {seq: a.seq, hash: a.hash, bytes: NO_BYTES, entry: {...input, v: 1, seq: a.seq, prev: NO_BYTES, time: 0}} as unknown as StoredEntry;
+      applyAuthority(this.#state, e);
+    }
     return a;
   }
 

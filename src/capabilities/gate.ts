@@ -15,7 +15,7 @@ import {AstridError} from '../errors/index.js';
 import {covers, isTopic, parsePattern, parseTopic, matches, type TopicPattern} from '../topics/index.js';
 import {Authority, useLimit} from './authority.js';
 import {chainScopes, type BudgetBook} from './budget.js';
-import {httpAllows, parseHttpTarget, pathMatches, pathSegments, kvMatches, RESOURCE_TYPES, type ResourceType} from './resource.js';
+import {httpAllows, parseHttpTarget, pathMatches, pathSegments, kvMatches, resourceAllows, RESOURCE_TYPES, type ResourceType} from './resource.js';
 import type {Token, TokenBudget} from './token.js';
 
 export interface GateRequest {
@@ -137,6 +137,8 @@ export class SessionGate implements Gate {
   /** (capsule, type, value) -> token id that covered it last (re-validated on every use). */
   readonly #memo = new Map<string, string>();
   readonly #reserved: readonly TopicPattern[];
+  /** Requests allowed before by a token without use limits (see #fastPath). */
+  readonly #fast = new Map<string, {readonly decision: GateDecision; readonly chain: readonly Token[]}>();
 
   constructor(o: SessionGateOptions) {
     this.#o = o;
@@ -148,9 +150,34 @@ export class SessionGate implements Gate {
   }
 
   check(req: GateRequest): GateDecision {
+    if (req.recheck !== true) {
+      const fast = this.#fastPath(req);
+      if (fast !== undefined) return fast;
+    }
     const d = this.#decide(req);
     if (d.allow || req.recheck) return d; // a re-check's denial is recorded by the caller, with its context
     return this.#recordDeny(req, d);
+  }
+
+  /**
+   * A request decided before by an unlimited token: the static layers (classify, policy,
+   * manifest) cannot have changed for this gate, so only what can change is checked again:
+   * the chain's revocation, window and uses, and the budget.
+   */
+  #fastPath(req: GateRequest): GateDecision | undefined {
+    if (req.principal !== this.#o.principal || req.session !== this.#o.session) return undefined;
+    const key = req.capsule + '\u0000' + req.type + '\u0000' + req.value;
+    const f = this.#fast.get(key);
+    if (f === undefined) return undefined;
+    if (this.#o.authority.dynamicProblem(f.chain, this.#o.authority.clock.now()) !== null) {
+      this.#fast.delete(key);
+      return undefined;
+    }
+    if (req.type === 'bus.send' || (req.bytes !== undefined && req.bytes > 0)) {
+      const denied = this.#charge(req, f.chain);
+      if (denied !== undefined) return this.#recordDeny(req, denied);
+    }
+    return f.decision;
   }
 
   #who(): {session: string; principal: string; actor: string} {
@@ -224,28 +251,36 @@ export class SessionGate implements Gate {
     // 5. budget
     const chain = t.kind === 'token' ? t.chain : [];
     if (!req.recheck) {
-      const scopes = chainScopes(o.session, o.sessionLimits, chain);
-      const charges: Array<['messages' | 'egress_bytes', number]> = [];
-      if (req.type === 'bus.send') charges.push(['messages', 1]);
-      if (req.bytes !== undefined && req.bytes > 0) charges.push(['egress_bytes', req.bytes]);
-      const taken = [];
-      for (const [axis, n] of charges) {
-        const r = o.budget.reserve(scopes, axis, n);
-        if (!r.ok) {
-          for (const x of taken) x.release();
-          try {
-            o.authority.record({kind: 'budget.exhausted', body: {scope: r.scope.slice(0, 64), axis, limit: r.limit, wanted: r.wanted, capsule: req.capsule.slice(0, 64)}, ...this.#who()});
-          } catch {
-            return {allow: false, layer: 'ledger', rule: 'append-failed', reason: 'budget exhausted, and the ledger refused the record'};
-          }
-          return {allow: false, layer: 'budget', rule: `budget.${axis}`, reason: `${r.scope === `session:${o.session}` ? 'the session' : r.scope} has ${r.remaining} ${axis} left of ${r.limit}; ${r.wanted} wanted`};
-        }
-        taken.push(r.reservation);
-      }
-      for (const x of taken) x.settle();
+      const denied = this.#charge(req, chain);
+      if (denied !== undefined) return denied;
     }
     if (t.kind === 'token') return this.#allowToken(req, t.token, chain);
     return this.#allowApproval(req, t.approval);
+  }
+
+  /** Reserve and charge the request's messages and egress from the session and the chain; all or nothing. */
+  #charge(req: GateRequest, chain: readonly Token[]): Deny | undefined {
+    const o = this.#o;
+    const scopes = chainScopes(o.session, o.sessionLimits, chain);
+    const charges: Array<['messages' | 'egress_bytes', number]> = [];
+    if (req.type === 'bus.send') charges.push(['messages', 1]);
+    if (req.bytes !== undefined && req.bytes > 0) charges.push(['egress_bytes', req.bytes]);
+    const taken = [];
+    for (const [axis, n] of charges) {
+      const r = o.budget.reserve(scopes, axis, n);
+      if (!r.ok) {
+        for (const x of taken) x.release();
+        try {
+          o.authority.record({kind: 'budget.exhausted', body: {scope: r.scope.slice(0, 64), axis, limit: r.limit, wanted: r.wanted, capsule: req.capsule.slice(0, 64)}, ...this.#who()});
+        } catch {
+          return {allow: false, layer: 'ledger', rule: 'append-failed', reason: 'budget exhausted, and the ledger refused the record'};
+        }
+        return {allow: false, layer: 'budget', rule: `budget.${axis}`, reason: `${r.scope === `session:${o.session}` ? 'the session' : r.scope} has ${r.remaining} ${axis} left of ${r.limit}; ${r.wanted} wanted`};
+      }
+      taken.push(r.reservation);
+    }
+    for (const x of taken) x.settle();
+    return undefined;
   }
 
   #findToken(
@@ -331,8 +366,14 @@ export class SessionGate implements Gate {
   }
 
   #allowToken(req: GateRequest, tok: Token, chain: readonly Token[]): GateDecision {
-    const d = {allow: true, layer: 'token', rule: tok.resources.find((r) => Authority.allows({...tok, resources: [r]}, req.type, req.value, ''))?.text ?? tok.id, token: tok.id} as const;
-    return this.#recordAllow(req, d, chain.some((t) => useLimit(t) !== undefined));
+    const d = {allow: true, layer: 'token', rule: tok.resources.find((r) => resourceAllows(r, req.type, req.value))?.text ?? tok.id, token: tok.id} as const;
+    const limited = chain.some((t) => useLimit(t) !== undefined);
+    const out = this.#recordAllow(req, d, limited);
+    if (out.allow && !limited) {
+      if (this.#fast.size >= 4096) this.#fast.clear();
+      this.#fast.set(req.capsule + '\u0000' + req.type + '\u0000' + req.value, {decision: out, chain});
+    }
+    return out;
   }
 
   #allowApproval(req: GateRequest, approval: string): GateDecision {

@@ -171,9 +171,16 @@ export function httpAllows(g: HttpTarget, r: HttpTarget): boolean {
   return httpPathWithin(g.path, r.path);
 }
 
+const segRegexCache = new Map<string, RegExp>();
+
 function segMatch(glob: string, seg: string): boolean {
   if (!glob.includes('*')) return glob === seg;
-  const re = new RegExp('^' + glob.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*') + '$');
+  let re = segRegexCache.get(glob);
+  if (re === undefined) {
+    re = new RegExp('^' + glob.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*') + '$');
+    if (segRegexCache.size >= 4096) segRegexCache.clear();
+    segRegexCache.set(glob, re);
+  }
   return re.test(seg);
 }
 
@@ -203,9 +210,22 @@ function globMatch(g: readonly string[], p: readonly string[]): boolean {
   return can[p.length] as boolean;
 }
 
+const globSegCache = new Map<string, string[] | string>();
+
+/** pathSegments for globs, which recur (grants, manifests): cached. */
+function globSegments(glob: string): string[] | string {
+  let g = globSegCache.get(glob);
+  if (g === undefined) {
+    g = pathSegments(glob);
+    if (globSegCache.size >= 4096) globSegCache.clear();
+    globSegCache.set(glob, g);
+  }
+  return g;
+}
+
 /** Does the path glob match the (normalised, absolute) path? Unnormalised paths never match. */
 export function pathMatches(glob: string, path: string): boolean {
-  const g = pathSegments(glob);
+  const g = globSegments(glob);
   const p = pathSegments(path);
   if (typeof g === 'string' || typeof p === 'string') return false;
   return globMatch(g, p);
