@@ -11,3 +11,4 @@ export {statsProjection, statsView, type LedgerStats} from './stats.js';
 export {bootReport, type BootReport} from './boot.js';
 export {readAnchor, writeAnchor, anchorPath, ANCHOR_FILE} from './anchor.js';
 export {openAuthority, ownerKey, principalKey, createPrincipal, approvalService, OWNER_KEY_FILE, PRINCIPALS_DIR} from './authority.js';
+export {loadPolicy, POLICY_FILE} from './policy.js';

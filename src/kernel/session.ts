@@ -6,9 +6,8 @@
  * step is a ledger entry: session.started, bus.message, activation.*, host.call,
  * gate.denied, service.result, session.ended.
  */
-import {realpathSync} from 'node:fs';
 import {AstridError} from '../errors/index.js';
-import {BudgetBook, chainScopes, DEFAULT_RESERVED_TOPICS, parseResource, SessionGate, type Authority, type BudgetScope, type Token, type TokenBudget} from '../capabilities/index.js';
+import {BudgetBook, chainScopes, parseResource, SessionGate, type Authority, type BudgetScope, type Token, type TokenBudget} from '../capabilities/index.js';
 import {rebuild, type Ledger} from '../ledger/index.js';
 import {isTopic, matches, parseTopic} from '../topics/index.js';
 import {
@@ -28,6 +27,7 @@ import {
 import {startCapsuleActor} from '../actors/index.js';
 import type {KernelState} from './open.js';
 import {approvalService, openAuthority} from './authority.js';
+import {loadPolicy} from './policy.js';
 import {randomIds, systemRandom, type IdSource} from './clock.js';
 
 export const MAX_ACTIVATIONS_PER_RUN = 64;
@@ -79,14 +79,6 @@ export function parseBudgetFlag(text: string): Partial<Budget> {
     out[key] = n;
   }
   return out;
-}
-
-function realOrSelf(p: string): string {
-  try {
-    return realpathSync(p);
-  } catch {
-    return p;
-  }
 }
 
 /** Run one capsule for one message in a fresh session. */
@@ -151,7 +143,7 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
     tokens: tokens.map((x) => x.id),
     sessionLimits,
     capsules: (name) => (name === loaded.name ? {hash: loaded.hash, ...m.resources, sends: m.topics.sends} : undefined),
-    policy: {denyRoots: [...new Set([k.home, realOrSelf(k.home)])], reservedTopics: DEFAULT_RESERVED_TOPICS},
+    policy: loadPolicy(k.home),
     ...(approvals === undefined ? {} : {approver: approvals}),
   });
   const ctx = {ledger, clock: k.clock, gate, random: o.random ?? systemRandom, kv, session, principal, budget};
