@@ -12,9 +12,10 @@
  * If the entry cannot be appended the answer is no.
  */
 import {AstridError} from '../errors/index.js';
+import type {BodyByKind} from '../ledger/index.js';
 import {covers, isTopic, parsePattern, parseTopic, matches, type TopicPattern} from '../topics/index.js';
 import {Authority, useLimit} from './authority.js';
-import {chainScopes, type BudgetBook} from './budget.js';
+import {chainScopes, type BudgetBook, type Reservation} from './budget.js';
 import {httpAllows, parseHttpTarget, pathMatches, pathSegments, kvMatches, resourceAllows, RESOURCE_TYPES, type ResourceType} from './resource.js';
 import type {Token, TokenBudget} from './token.js';
 
@@ -130,6 +131,8 @@ function manifestAllows(m: CapsuleBounds, type: ResourceType, value: string): bo
 }
 
 type Deny = Extract<GateDecision, {allow: false}>;
+/** The entry that records a use of a limited token or a one-time approval. */
+type Use = {kind: 'grant.used'; body: BodyByKind['grant.used']} | {kind: 'approval.used'; body: BodyByKind['approval.used']};
 
 export class SessionGate implements Gate {
   readonly #o: SessionGateOptions;
@@ -248,24 +251,39 @@ export class SessionGate implements Gate {
     // 4. token
     const t = this.#findToken(req, bounds.hash, internal ? host : undefined);
     if (t.kind === 'deny') return t.deny;
-    // 5. budget
+    // 5. budget: reserve; then record the use of a limited token or one-time approval; then charge
     const chain = t.kind === 'token' ? t.chain : [];
-    if (!req.recheck) {
-      const denied = this.#charge(req, chain);
-      if (denied !== undefined) return denied;
+    const held = req.recheck ? [] : this.#reserve(req, chain);
+    if (!Array.isArray(held)) return held;
+    if (t.use !== undefined) {
+      try {
+        this.#o.authority.record({...t.use, ...this.#who()});
+      } catch {
+        for (const x of held) x.release();
+        return {allow: false, layer: 'ledger', rule: 'append-failed', reason: 'the use of a limited grant could not be recorded'};
+      }
     }
+    for (const x of held) x.settle();
     if (t.kind === 'token') return this.#allowToken(req, t.token, chain);
     return this.#allowApproval(req, t.approval);
   }
 
-  /** Reserve and charge the request's messages and egress from the session and the chain; all or nothing. */
+  /** Reserve and charge at once (the fast path: no use to record in between). */
   #charge(req: GateRequest, chain: readonly Token[]): Deny | undefined {
+    const held = this.#reserve(req, chain);
+    if (!Array.isArray(held)) return held;
+    for (const x of held) x.settle();
+    return undefined;
+  }
+
+  /** Reserve the request's messages and egress from the session and the chain; all or nothing. */
+  #reserve(req: GateRequest, chain: readonly Token[]): Reservation[] | Deny {
     const o = this.#o;
     const scopes = chainScopes(o.session, o.sessionLimits, chain);
     const charges: Array<['messages' | 'egress_bytes', number]> = [];
     if (req.type === 'bus.send') charges.push(['messages', 1]);
     if (req.bytes !== undefined && req.bytes > 0) charges.push(['egress_bytes', req.bytes]);
-    const taken = [];
+    const taken: Reservation[] = [];
     for (const [axis, n] of charges) {
       const r = o.budget.reserve(scopes, axis, n);
       if (!r.ok) {
@@ -279,15 +297,14 @@ export class SessionGate implements Gate {
       }
       taken.push(r.reservation);
     }
-    for (const x of taken) x.settle();
-    return undefined;
+    return taken;
   }
 
   #findToken(
     req: GateRequest,
     capsuleHash: string,
     internalHost: string | undefined,
-  ): {kind: 'token'; token: Token; chain: readonly Token[]} | {kind: 'approval'; approval: string} | {kind: 'deny'; deny: Deny} {
+  ): {kind: 'token'; token: Token; chain: readonly Token[]; use: Use | undefined} | {kind: 'approval'; approval: string; use: Use | undefined} | {kind: 'deny'; deny: Deny} {
     const o = this.#o;
     const a = o.authority;
     const me = a.principal(o.principal);
@@ -316,31 +333,21 @@ export class SessionGate implements Gate {
         lastProblem = p.reason;
         continue;
       }
-      if (!req.recheck && a.chainHasUseLimit(v.chain)) {
-        try {
-          a.record({kind: 'grant.used', body: {id: tok.id, chain: v.chain.slice(1).filter((x) => useLimit(x) !== undefined).map((x) => x.id), resource: `${req.type}:${req.value}`.slice(0, 4200)}, ...this.#who()});
-        } catch {
-          return {kind: 'deny', deny: {allow: false, layer: 'ledger', rule: 'append-failed', reason: 'the use of a limited token could not be recorded'}};
-        }
-      }
+      const use: Use | undefined =
+        !req.recheck && a.chainHasUseLimit(v.chain)
+          ? {kind: 'grant.used', body: {id: tok.id, chain: v.chain.slice(1).filter((x) => useLimit(x) !== undefined).map((x) => x.id), resource: `${req.type}:${req.value}`.slice(0, 4200)}}
+          : undefined;
       this.#memo.set(key, tok.id);
       if (this.#memo.size > 4096) this.#memo.clear();
-      return {kind: 'token', token: tok, chain: v.chain};
+      return {kind: 'token', token: tok, chain: v.chain, use};
     }
     // no token: an approval for exactly this resource?
     const resource = `${req.type}:${req.value}`;
     for (const ap of a.state.approvals.values()) {
       if (ap.status !== 'approved' || ap.principal !== o.principal || ap.resource !== resource) continue;
-      if (ap.scope === 'session' && ap.session === o.session) return {kind: 'approval', approval: ap.id};
+      if (ap.scope === 'session' && ap.session === o.session) return {kind: 'approval', approval: ap.id, use: undefined};
       if (ap.scope === 'once' && !ap.used) {
-        if (!req.recheck) {
-          try {
-            a.record({kind: 'approval.used', body: {id: ap.id, resource: resource.slice(0, 4200)}, ...this.#who()});
-          } catch {
-            return {kind: 'deny', deny: {allow: false, layer: 'ledger', rule: 'append-failed', reason: 'the use of a one-time approval could not be recorded'}};
-          }
-        }
-        return {kind: 'approval', approval: ap.id};
+        return {kind: 'approval', approval: ap.id, use: req.recheck ? undefined : {kind: 'approval.used', body: {id: ap.id, resource: resource.slice(0, 4200)}}};
       }
     }
     if (lastProblem === undefined && o.approver !== undefined && !req.recheck) {
