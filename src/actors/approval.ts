@@ -10,7 +10,7 @@
  */
 import {assign, createActor, setup, type ActorRefFrom} from 'xstate';
 import {AstridError} from '../errors/index.js';
-import {parseResource, type ApprovalRecord, type Approver, type Authority} from '../capabilities/index.js';
+import {parseHttpTarget, parseResource, type ApprovalRecord, type Approver, type Authority, type Caveat, type ResourceType} from '../capabilities/index.js';
 
 export type ApprovalScope = 'once' | 'session' | 'always';
 export const UPLINKS = ['cli', 'web', 'mcp'] as const;
@@ -74,6 +74,30 @@ export interface AnswerInput {
 }
 
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * The grant for an "always" answer: a resource that covers the approved request, and an
+ * `allow` caveat pinning the request's exact value (a URL grant is a prefix, a query is not
+ * part of a grant: the caveat keeps the token to exactly what the human saw).
+ * @throws AstridError INPUT_INVALID when no grant can express it.
+ */
+function exactGrant(resource: string): {resources: string[]; caveats: Caveat[]} {
+  const colon = resource.indexOf(':');
+  const type = resource.slice(0, colon) as ResourceType;
+  const value = resource.slice(colon + 1);
+  let grant = resource;
+  if (type === 'net.http') {
+    const t = parseHttpTarget(value, true);
+    if (typeof t === 'string') throw new AstridError('INPUT_INVALID', `cannot mint a lasting token for ${resource}: ${t}`);
+    grant = `net.http:${(t.methods ?? []).join(',')} ${t.scheme}://${t.host}:${t.port}${t.path.split('?')[0] as string}`;
+  }
+  try {
+    parseResource(grant);
+  } catch (e) {
+    throw new AstridError('INPUT_INVALID', `cannot mint a lasting token for ${resource}: ${(e as Error).message}; answer with --scope once or session`);
+  }
+  return {resources: [grant], caveats: [{type: 'allow', resource: type, values: [value]}]};
+}
 
 export class ApprovalService implements Approver {
   readonly #o: ApprovalServiceOptions;
@@ -170,6 +194,7 @@ export class ApprovalService implements Approver {
       throw new AstridError('APPROVAL_FORBIDDEN', `${ans.by} is not a human principal; only the owner or a user can answer approvals`);
     }
     if (!(UPLINKS as readonly string[]).includes(ans.via)) throw new AstridError('APPROVAL_FORBIDDEN', `answers come only through an uplink (${UPLINKS.join(', ')}), not ${ans.via}`);
+    if (rec.status === 'expired') throw new AstridError('APPROVAL_EXPIRED', `approval ${id} expired at ${new Date(rec.expires).toISOString()}: it counts as denied`);
     if (rec.status !== 'pending') throw new AstridError('APPROVAL_ANSWERED', `approval ${id} was already ${rec.status}`);
     const now = a.clock.now();
     if (now >= rec.expires) {
@@ -181,12 +206,10 @@ export class ApprovalService implements Approver {
     if (actor.getSnapshot().value !== 'pending') throw new AstridError('APPROVAL_EXPIRED', `approval ${id} expired: it counts as denied`);
     let token = '';
     if (ans.answer === 'approved' && ans.scope === 'always') {
-      try {
-        parseResource(rec.resource);
-      } catch (e) {
-        throw new AstridError('INPUT_INVALID', `cannot mint a lasting token for ${rec.resource}: ${(e as Error).message}; answer with --scope once or session`);
-      }
-      const t = await a.grant({to: rec.principal, resources: [rec.resource], via: `approval:${id}`}, {session: rec.session, principal: ans.by, actor: `uplink:${ans.via}`});
+      const t = await a.grant(
+        {to: rec.principal, ...exactGrant(rec.resource), via: `approval:${id}`},
+        {session: rec.session, principal: ans.by, actor: `uplink:${ans.via}`},
+      );
       token = t.id;
     }
     const reason = (ans.reason ?? '').slice(0, 1024);

@@ -23,7 +23,7 @@ export interface Reservation {
   readonly axis: ChargeAxis;
   readonly amount: number;
   readonly scopes: readonly BudgetScope[];
-  /** Charge `used` (at most the amount reserved) and refund the rest. */
+  /** Charge `used` (at most the amount reserved) and refund the rest. @throws RangeError when `used` is not a non-negative safe integer. */
   settle(used?: number): void;
   /** Refund everything. */
   release(): void;
@@ -56,8 +56,10 @@ export class BudgetBook {
   /**
    * Reserve `amount` on `axis` from every scope, or nothing. With `upTo`, reserve as much of
    * `amount` as every scope allows (at least 1), e.g. the fuel for one activation.
+   * @throws RangeError when `amount` is not a non-negative safe integer.
    */
   reserve(scopes: readonly BudgetScope[], axis: ChargeAxis, amount: number, upTo = false): ReserveResult {
+    if (!Number.isSafeInteger(amount) || amount < 0) throw new RangeError(`amount must be a non-negative safe integer, not ${amount}`);
     let grant = amount;
     for (const s of scopes) {
       const r = this.remaining(s, axis);
@@ -73,6 +75,7 @@ export class BudgetBook {
       amount: grant,
       scopes,
       settle: (used = grant) => {
+        if (!Number.isSafeInteger(used) || used < 0) throw new RangeError(`used must be a non-negative safe integer, not ${used}`);
         if (!open) return;
         open = false;
         for (const s of scopes) this.#add(this.#pending, s.key, axis, -grant);

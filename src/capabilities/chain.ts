@@ -9,6 +9,7 @@ import {toHex} from '../crypto/index.js';
 import {resourceCovers} from './resource.js';
 import {BUDGET_AXES, sameKey, type Caveat, type Token, type TokenId} from './token.js';
 
+/** Most delegations below a root grant (a chain holds at most this many tokens plus the root). */
 export const MAX_CHAIN_DEPTH = 16;
 
 export type AttenuationAxis = 'resources' | 'budget' | 'not_before' | 'expiry' | 'caveats' | 'issuer';
@@ -106,7 +107,11 @@ export class ChainVerifier {
       if (memo !== undefined && !memo.ok) return {...memo, at: memo.at};
       const p = attenuationProblem(parent, t);
       if (p !== null) return {ok: false, code: 'TOKEN_WIDENED', at: t.id, axis: p.axis, reason: `${t.id} widens its parent ${parent.id} on ${p.axis}: ${p.reason}`};
-      if (memo !== undefined && memo.ok) return {ok: true, chain: [...chain, ...memo.chain]};
+      if (memo !== undefined && memo.ok) {
+        // the parent's verdict covers its own ancestry, not this chain's total depth
+        if (chain.length + memo.chain.length > MAX_CHAIN_DEPTH + 1) return {ok: false, code: 'TOKEN_CHAIN_TOO_DEEP', at: leaf.id, reason: `delegation deeper than ${MAX_CHAIN_DEPTH}`};
+        return {ok: true, chain: [...chain, ...memo.chain]};
+      }
       chain.push(parent);
       t = parent;
     }

@@ -153,6 +153,9 @@ export class SessionGate implements Gate {
   }
 
   check(req: GateRequest): GateDecision {
+    // No decision without its record: when the ledger refuses appends, nothing is allowed
+    // (a repeat allow is recorded once per session, so this must not depend on an append failing).
+    if (!this.#o.authority.ledger.writable) return {allow: false, layer: 'ledger', rule: 'append-failed', reason: 'the ledger refuses appends'};
     if (req.recheck !== true) {
       const fast = this.#fastPath(req);
       if (fast !== undefined) return fast;

@@ -125,7 +125,9 @@ export function parseHttpTarget(value: string, exact: boolean): HttpTarget | str
   if (exact && (methods === null || methods.length !== 1)) return 'a request names exactly one method';
   if (/[\s\\]/.test(url)) return 'URL contains whitespace or a backslash';
   if (/%(2e|2f|5c|00)/i.test(url)) return 'URL contains a percent-encoded dot, slash, backslash or NUL';
-  const m = /^(https?):\/\/([^/?#]*)(\/[^?#]*)?(\?[^#]*)?(#.*)?$/i.exec(url);
+  // The authority must follow exactly two slashes: a URL parser skips extra ones, and a
+  // check made on what the regex saw would then not be about the host the URL names.
+  const m = /^(https?):\/\/([^/?#]+)(\/[^?#]*)?(\?[^#]*)?(#.*)?$/i.exec(url);
   if (m === null) return 'must be an absolute http(s) URL';
   if (m[5] !== undefined) return 'must not contain a fragment';
   if (!exact && m[4] !== undefined) return 'a grant must not contain a query';
@@ -138,6 +140,7 @@ export function parseHttpTarget(value: string, exact: boolean): HttpTarget | str
   } catch {
     return 'must be an absolute http(s) URL';
   }
+  if (u.username !== '' || u.password !== '') return 'must not contain credentials';
   const scheme = u.protocol === 'https:' ? 'https' : u.protocol === 'http:' ? 'http' : undefined;
   if (scheme === undefined) return 'scheme must be http or https';
   let host = u.hostname;

@@ -8,7 +8,7 @@ import {join} from 'node:path';
 import {Blake3, KEYS_DIR, loadKeyFile, loadOrCreateKeyFile, type SigningKey} from '../crypto/index.js';
 import {AstridError} from '../errors/index.js';
 import {rebuild} from '../ledger/index.js';
-import {Authority, authorityProjection, PRINCIPAL_RE, type PrincipalRecord} from '../capabilities/index.js';
+import {Authority, authorityProjection, BudgetBook, PRINCIPAL_RE, type PrincipalRecord} from '../capabilities/index.js';
 import {ApprovalService} from '../actors/index.js';
 import type {KernelState} from './open.js';
 import {randomIds, systemRandom} from './clock.js';
@@ -32,11 +32,33 @@ export function ownerKey(home: string): SigningKey {
  * and in write mode the owner principal registered.
  */
 export async function openAuthority(k: KernelState, mode: 'read' | 'write'): Promise<Authority> {
-  const state = (await rebuild(k.ledger, authorityProjection)).state;
-  const a = new Authority({ledger: k.ledger, blake3: await hasher(), clock: k.clock, random: systemRandom, owner: ownerKey(k.home), state});
+  // One authority per open kernel state: concurrent sessions must see each other's uses and spending.
+  let p = authorities.get(k);
+  if (p === undefined) {
+    p = (async () => {
+      const state = (await rebuild(k.ledger, authorityProjection)).state;
+      return new Authority({ledger: k.ledger, blake3: await hasher(), clock: k.clock, random: systemRandom, owner: ownerKey(k.home), state});
+    })();
+    authorities.set(k, p);
+    p.catch(() => authorities.delete(k));
+  }
+  const a = await p;
   if (mode === 'write') await a.ensureOwner();
   return a;
 }
+
+/** The budget book shared by every session of an authority (reservations see each other). */
+export function budgetBook(a: Authority): BudgetBook {
+  let b = books.get(a);
+  if (b === undefined) {
+    b = new BudgetBook(a);
+    books.set(a, b);
+  }
+  return b;
+}
+
+const authorities = new WeakMap<KernelState, Promise<Authority>>();
+const books = new WeakMap<Authority, BudgetBook>();
 
 /** The key a local principal signs delegations with. @throws AstridError PRINCIPAL_NOT_FOUND when this home holds no key for it. */
 export function principalKey(home: string, name: string): SigningKey {

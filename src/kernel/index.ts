@@ -10,5 +10,5 @@ export {openCapsuleStore} from './capsules.js';
 export {statsProjection, statsView, type LedgerStats} from './stats.js';
 export {bootReport, type BootReport} from './boot.js';
 export {readAnchor, writeAnchor, anchorPath, ANCHOR_FILE} from './anchor.js';
-export {openAuthority, ownerKey, principalKey, createPrincipal, approvalService, OWNER_KEY_FILE, PRINCIPALS_DIR} from './authority.js';
+export {openAuthority, budgetBook, ownerKey, principalKey, createPrincipal, approvalService, OWNER_KEY_FILE, PRINCIPALS_DIR} from './authority.js';
 export {loadPolicy, POLICY_FILE} from './policy.js';

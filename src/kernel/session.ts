@@ -7,7 +7,7 @@
  * gate.denied, service.result, session.ended.
  */
 import {AstridError} from '../errors/index.js';
-import {BudgetBook, chainScopes, parseResource, SessionGate, type Authority, type BudgetScope, type Token, type TokenBudget} from '../capabilities/index.js';
+import {chainScopes, parseResource, SessionGate, type Authority, type BudgetBook, type BudgetScope, type Token, type TokenBudget} from '../capabilities/index.js';
 import {rebuild, type Ledger} from '../ledger/index.js';
 import {isTopic, matches, parseTopic} from '../topics/index.js';
 import {
@@ -26,7 +26,7 @@ import {
 } from '../sandbox/index.js';
 import {startCapsuleActor} from '../actors/index.js';
 import type {KernelState} from './open.js';
-import {approvalService, openAuthority} from './authority.js';
+import {approvalService, budgetBook, openAuthority} from './authority.js';
 import {loadPolicy} from './policy.js';
 import {randomIds, systemRandom, type IdSource} from './clock.js';
 
@@ -133,7 +133,7 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
   const budget: {-readonly [K in keyof Budget]: Budget[K]} = {...m.budget, ...(o.budget ?? {})};
   if (memCap < budget.memory_pages) budget.memory_pages = Math.max(1, memCap);
   const kv = (await rebuild(ledger, kvProjection)).state;
-  const book = new BudgetBook(authority);
+  const book = budgetBook(authority);
   const approvals = o.ask === true ? approvalService(authority, o.approvalTimeoutMs) : undefined;
   const gate = new SessionGate({
     authority,

@@ -394,6 +394,11 @@ export class Ledger {
     return this.#mode;
   }
 
+  /** True while appends are accepted (open for writing; not failed, closing or corrupt). */
+  get writable(): boolean {
+    return this.#failed === undefined && !this.#closing && this.#mode === 'write' && this.#corrupt === undefined;
+  }
+
   #assertWritable(): void {
     if (this.#failed) throw this.#failed;
     if (this.#closing) throw new AstridError('LEDGER_CLOSED', 'the ledger is closing or closed');
