@@ -245,6 +245,9 @@ export class SessionGate implements Gate {
       return {allow: false, layer: 'policy', rule: 'reserved-topic', reason: `${req.value} is a kernel topic no capsule may send on`};
     }
     const internal = host !== undefined && isInternalHost(host);
+    if (internal && !this.#namesHost(host as string)) {
+      return {allow: false, layer: 'policy', rule: 'private-network', reason: `${host} is an internal address (loopback, private or link-local); only a grant naming it exactly allows it`};
+    }
     // 3. manifest
     const bounds = o.capsules(req.capsule);
     if (bounds === undefined) return {allow: false, layer: 'manifest', rule: 'unknown-capsule', reason: `${req.capsule} is not a capsule of this session`};
@@ -364,6 +367,11 @@ export class SessionGate implements Gate {
       return {kind: 'deny', deny: {allow: false, layer: 'approval', rule: 'approval-pending', reason: `no token covers ${resource}; approval ${id} is waiting for a human (astrid approve ${id})`, approval: id}};
     }
     return {kind: 'deny', deny: {allow: false, layer: 'token', rule: lastProblem === undefined ? 'no-token' : 'token-unusable', reason: lastProblem ?? `no token of ${o.principal} covers ${resource}`}};
+  }
+
+  /** Does any candidate token name exactly this host in a net.http resource? (Its validity is the token layer's business.) */
+  #namesHost(host: string): boolean {
+    return this.#candidates().some((id) => this.#o.authority.token(id)?.resources.some((r) => r.type === 'net.http' && r.target.host === host) === true);
   }
 
   /** The session's tokens, then tokens minted for this principal by "always" approvals. */
