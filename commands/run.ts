@@ -39,7 +39,7 @@ export default class Run extends AstridCommand {
     });
     if (!this.jsonEnabled()) {
       this.log(`session ${r.session} (in-process): ${r.status}${r.code ? ` ${r.code}` : ''}${r.message ? ` — ${r.message}` : ''}`);
-      for (const s of r.sends) this.log(`  sent ${s.topic} ${JSON.stringify(s.payload, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v))}`);
+      for (const s of r.sends) this.log(`  sent ${s.topic} ${JSON.stringify(s.payload)}`);
       this.log(`  principal ${r.principal} under ${r.tokens.join(', ') || 'no token'}`);
       for (const d of r.denials) this.log(`  denied (${d.layer}/${d.rule}) ${d.resource}: ${d.reason}`);
       this.log(`  fuel used ${r.fuelUsed} over ${r.activations} activation(s)`);

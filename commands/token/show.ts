@@ -13,7 +13,7 @@ export default class TokenShow extends AstridCommand {
     if (t.token !== null) {
       for (const [k, v] of Object.entries(t.token)) if (k !== 'id') this.log(`  ${k.padEnd(11)} ${typeof v === 'string' ? v : JSON.stringify(v)}`);
     }
-    this.log(`  chain       ${t.chain.map((c) => `${c.id} (${c.subject}, signed by ${c.issuer})`).join(' <- ') || '-'}`);
+    this.log(`  chain       ${t.chain.map((c) => `${c.id} (${c.subject}, signed by ${c.issuer}, ${c.status})`).join(' <- ') || '-'}`);
     this.log(`  uses        ${t.uses}   spent ${Object.entries(t.spent).map(([k, v]) => `${k}=${v}`).join(' ')}`);
     return t;
   }

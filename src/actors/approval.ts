@@ -76,12 +76,13 @@ export interface AnswerInput {
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
 
 /**
- * The grant for an "always" answer: a resource that covers the approved request, and an
+ * The grant for an "always" answer: a resource that covers the approved request, an
  * `allow` caveat pinning the request's exact value (a URL grant is a prefix, a query is not
- * part of a grant: the caveat keeps the token to exactly what the human saw).
+ * part of a grant: the caveat keeps the token to exactly what the human saw), and a
+ * `capsule` caveat pinning the module that asked.
  * @throws AstridError INPUT_INVALID when no grant can express it.
  */
-function exactGrant(resource: string): {resources: string[]; caveats: Caveat[]} {
+function exactGrant(resource: string, hash: string): {resources: string[]; caveats: Caveat[]} {
   const colon = resource.indexOf(':');
   const type = resource.slice(0, colon) as ResourceType;
   const value = resource.slice(colon + 1);
@@ -96,7 +97,7 @@ function exactGrant(resource: string): {resources: string[]; caveats: Caveat[]} 
   } catch (e) {
     throw new AstridError('INPUT_INVALID', `cannot mint a lasting token for ${resource}: ${(e as Error).message}; answer with --scope once or session`);
   }
-  return {resources: [grant], caveats: [{type: 'allow', resource: type, values: [value]}]};
+  return {resources: [grant], caveats: [{type: 'allow', resource: type, values: [value]}, {type: 'capsule', hash}]};
 }
 
 export class ApprovalService implements Approver {
@@ -121,17 +122,17 @@ export class ApprovalService implements Approver {
     return [...this.#o.authority.state.approvals.values()].sort((a, b) => a.seq - b.seq);
   }
 
-  request(r: {session: string; principal: string; capsule: string; resource: string; reason: string}): string {
+  request(r: {session: string; principal: string; capsule: string; hash: string; resource: string; reason: string}): string {
     const a = this.#o.authority;
     const now = a.clock.now();
     const open = this.pending(now).filter((x) => x.session === r.session);
-    const same = open.find((x) => x.principal === r.principal && x.resource === r.resource);
+    const same = open.find((x) => x.principal === r.principal && x.capsule === r.capsule && x.hash === r.hash && x.resource === r.resource);
     if (same !== undefined) return same.id;
     if (open.length >= (this.#o.maxPendingPerSession ?? 8)) throw new AstridError('APPROVAL_PENDING', `session ${r.session} already has ${open.length} approvals waiting`);
     const id = this.#o.nextId();
     a.record({
       kind: 'approval.requested',
-      body: {id, capsule: r.capsule.slice(0, 64), resource: r.resource.slice(0, 4200), reason: r.reason.slice(0, 1024), expires: now + this.#timeout},
+      body: {id, capsule: r.capsule.slice(0, 64), hash: r.hash, resource: r.resource.slice(0, 4200), reason: r.reason.slice(0, 1024), expires: now + this.#timeout},
       session: r.session,
       principal: r.principal,
       actor: 'approvals',
@@ -207,7 +208,7 @@ export class ApprovalService implements Approver {
     let token = '';
     if (ans.answer === 'approved' && ans.scope === 'always') {
       const t = await a.grant(
-        {to: rec.principal, ...exactGrant(rec.resource), via: `approval:${id}`},
+        {to: rec.principal, ...exactGrant(rec.resource, rec.hash), via: `approval:${id}`},
         {session: rec.session, principal: ans.by, actor: `uplink:${ans.via}`},
       );
       token = t.id;

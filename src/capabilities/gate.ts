@@ -65,7 +65,7 @@ export interface CapsuleBounds {
 /** Asks a human. Implemented by the approval actors (src/actors). */
 export interface Approver {
   /** Open (or find the open) approval request for exactly this resource; returns its id. */
-  request(r: {readonly session: string; readonly principal: string; readonly capsule: string; readonly resource: string; readonly reason: string}): string;
+  request(r: {readonly session: string; readonly principal: string; readonly capsule: string; readonly hash: string; readonly resource: string; readonly reason: string}): string;
 }
 
 export interface GatePolicy {
@@ -295,7 +295,8 @@ export class SessionGate implements Gate {
       if (!r.ok) {
         for (const x of taken) x.release();
         try {
-          o.authority.record({kind: 'budget.exhausted', body: {scope: r.scope.slice(0, 64), axis, limit: r.limit, wanted: r.wanted, capsule: req.capsule.slice(0, 64)}, ...this.#who()});
+          const scope = r.scope === `session:${o.session}` ? 'session' : r.scope;
+          o.authority.record({kind: 'budget.exhausted', body: {scope: scope.slice(0, 64), axis, limit: r.limit, wanted: r.wanted, capsule: req.capsule.slice(0, 64)}, ...this.#who()});
         } catch {
           return {allow: false, layer: 'ledger', rule: 'append-failed', reason: 'budget exhausted, and the ledger refused the record'};
         }
@@ -350,7 +351,8 @@ export class SessionGate implements Gate {
     // no token: an approval for exactly this resource?
     const resource = `${req.type}:${req.value}`;
     for (const ap of a.state.approvals.values()) {
-      if (ap.status !== 'approved' || ap.principal !== o.principal || ap.resource !== resource) continue;
+      // an answer covers exactly what the human saw: this principal, this capsule (name and module), this resource
+      if (ap.status !== 'approved' || ap.principal !== o.principal || ap.resource !== resource || ap.capsule !== req.capsule || ap.hash !== capsuleHash) continue;
       if (ap.scope === 'session' && ap.session === o.session) return {kind: 'approval', approval: ap.id, use: undefined};
       if (ap.scope === 'once' && !ap.used) {
         return {kind: 'approval', approval: ap.id, use: req.recheck ? undefined : {kind: 'approval.used', body: {id: ap.id, resource: resource.slice(0, 4200)}}};
@@ -359,7 +361,7 @@ export class SessionGate implements Gate {
     if (lastProblem === undefined && o.approver !== undefined && !req.recheck) {
       let id: string;
       try {
-        id = o.approver.request({session: o.session, principal: o.principal, capsule: req.capsule, resource, reason: `${req.capsule} asks for ${resource}`});
+        id = o.approver.request({session: o.session, principal: o.principal, capsule: req.capsule, hash: capsuleHash, resource, reason: `${req.capsule} asks for ${resource}`});
       } catch (e) {
         const code = e instanceof AstridError ? e.code : 'INTERNAL';
         return {kind: 'deny', deny: {allow: false, layer: 'approval', rule: 'approval-refused', reason: `no token covers ${resource} and no approval could be requested (${code})`}};

@@ -35,6 +35,7 @@ export interface ApprovalRecord {
   readonly session: string;
   readonly principal: string;
   readonly capsule: string;
+  readonly hash: string;
   readonly resource: string;
   readonly reason: string;
   readonly expires: number;
@@ -108,6 +109,7 @@ export function applyAuthority(s: AuthorityState, e: StoredEntry): AuthorityStat
           session: en.session,
           principal: en.principal,
           capsule: b.capsule,
+          hash: b.hash,
           resource: b.resource,
           reason: b.reason,
           expires: b.expires,

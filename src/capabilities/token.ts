@@ -190,7 +190,7 @@ function checkBudget(b: TokenBudget): TokenBudget {
   return out;
 }
 
-function normaliseBody(d: TokenDraft, issuer: Uint8Array): TokenBody {
+function normaliseBody(d: TokenDraft, issuer: Uint8Array, drafting = false): TokenBody {
   if (!PRINCIPAL_RE.test(d.subject)) bad(`subject must match ${PRINCIPAL_RE.source}`);
   checkKey(issuer, 'issuer');
   checkKey(d.subjectKey, 'subject key');
@@ -201,6 +201,7 @@ function normaliseBody(d: TokenDraft, issuer: Uint8Array): TokenBody {
     try {
       res = parseResource(r);
     } catch (e) {
+      if (drafting) throw e; // RESOURCE_INVALID: the caller's resource, not a token, is malformed
       return bad((e as Error).message);
     }
     parsed.set(res.text, res);
@@ -239,10 +240,10 @@ function finish(h: Blake3, b: TokenBody, bytes: Uint8Array, sig: Uint8Array): To
 /**
  * Sign a token with `key` (the issuer). The draft is normalised (resources parsed, sorted,
  * unique; caveats sorted) before signing.
- * @throws AstridError TOKEN_INVALID when the draft is malformed.
+ * @throws AstridError RESOURCE_INVALID when a resource does not parse, TOKEN_INVALID when the draft is otherwise malformed.
  */
 export function signToken(h: Blake3, key: SigningKey, draft: TokenDraft): Token {
-  const b = normaliseBody(draft, key.publicKey);
+  const b = normaliseBody(draft, key.publicKey, true);
   const bytes = encodeBody(b);
   if (bytes.length > MAX_TOKEN_BYTES) bad(`encodes to more than ${MAX_TOKEN_BYTES} bytes`);
   return finish(h, b, bytes, key.sign(signedMessage(bytes)));

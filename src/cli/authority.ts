@@ -97,7 +97,8 @@ export interface TokenView {
   readonly status: string;
   readonly reason: string;
   readonly token: Record<string, unknown> | null;
-  readonly chain: ReadonlyArray<{readonly id: string; readonly subject: string; readonly issuer: string}>;
+  /** Leaf first, root last; each link with its own status and its issuer's principal name (or key prefix). */
+  readonly chain: ReadonlyArray<{readonly id: string; readonly subject: string; readonly issuer: string; readonly status: string}>;
   readonly revoked: boolean;
   readonly uses: number;
   readonly spent: Record<string, number>;
@@ -108,13 +109,19 @@ export interface TokenView {
 function view(a: Authority, id: string, withText = false): TokenView {
   const rep = a.report(id);
   const rec = a.state.tokens.get(id);
-  const ownerKey = a.principal('owner')?.key;
+  const names = new Map([...a.state.principals.values()].map((p) => [toHex(p.key), p.name]));
+  const now = a.clock.now();
   return {
     id,
     status: rep.status,
     reason: rep.reason,
     token: rep.token === undefined ? null : tokenJson(rep.token),
-    chain: rep.chain.map((t) => ({id: t.id, subject: t.subject, issuer: ownerKey !== undefined && toHex(t.issuer) === toHex(ownerKey) ? 'owner' : toHex(t.issuer).slice(0, 16)})),
+    chain: rep.chain.map((t) => ({
+      id: t.id,
+      subject: t.subject,
+      issuer: names.get(toHex(t.issuer)) ?? toHex(t.issuer).slice(0, 16),
+      status: a.dynamicProblem([t], now)?.status ?? 'active',
+    })),
     revoked: a.state.revoked.has(id),
     uses: a.state.uses.get(id) ?? 0,
     spent: {...(a.state.spent.get(id) ?? {fuel: 0, wall_ms: 0, messages: 0, egress_bytes: 0})},

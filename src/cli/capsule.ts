@@ -8,6 +8,7 @@ import {rebuild} from '../ledger/index.js';
 import {installedProjection, parseManifest, inspectWasm, buildCapsule, scaffoldCapsule, type InstalledCapsule, type BuildResult, type BuildProgress} from '../sandbox/index.js';
 import {openCapsuleStore, runSession, parseBudgetFlag, type KernelState, type RunResult} from '../kernel/index.js';
 import {withKernel} from './with-kernel.js';
+import {payloadJson} from './render.js';
 import {parseTokenBudget} from './authority.js';
 
 
@@ -94,7 +95,7 @@ export async function runCapsule(home: string, f: RunFlags): Promise<RunResult> 
     }
   }
   const budget = f.budget === undefined ? undefined : parseBudgetFlag(f.budget);
-  return withKernel(home, 'write', async (k) =>
+  const r = await withKernel(home, 'write', async (k) =>
     runSession(k, openCapsuleStore(k), {
       capsule: f.capsule,
       grants: f.grants,
@@ -106,6 +107,8 @@ export async function runCapsule(home: string, f: RunFlags): Promise<RunResult> 
       ...(f.topic === undefined ? {} : {topic: f.topic}),
     }),
   );
+  // byte strings in payloads as base64, for the terminal and for --json alike
+  return {...r, sends: r.sends.map((s) => ({topic: s.topic, payload: payloadJson(s.payload)}))};
 }
 
 /** Scaffold a new capsule directory `<parent>/<name>`. */

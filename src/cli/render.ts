@@ -19,6 +19,20 @@ export interface EntryView {
   readonly body: unknown;
 }
 
+/** Convert bytes to base64 recursively: message payloads (`astrid run`) as JSON. */
+export function payloadJson(v: unknown, depth = 0): unknown {
+  if (depth > 32) return '[too deep]';
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  if (Array.isArray(v)) return v.map((x) => payloadJson(x, depth + 1));
+  if (typeof v === 'bigint') return v.toString();
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = payloadJson(x, depth + 1);
+    return out;
+  }
+  return v;
+}
+
 /** Convert bytes to hex recursively so a body is JSON-safe. */
 export function jsonSafe(v: unknown, depth = 0): unknown {
   if (depth > 32) return '[too deep]';

@@ -175,6 +175,8 @@ export interface BudgetExhaustedBody {
 export interface ApprovalRequestedBody {
   readonly id: string;
   readonly capsule: string;
+  /** BLAKE3 of the asking capsule's module: an "always" token is pinned to it. */
+  readonly hash: string;
   readonly resource: string;
   readonly reason: string;
   /** Deadline (ms since the epoch): unanswered by then means denied. */
@@ -360,7 +362,7 @@ const PARSERS: {readonly [K in EntryKind]: Parser<BodyByKind[K]>} = {
   'gate.allowed': shape({layer: {t: 'str', min: 1, max: 64}, rule: {t: 'str', min: 1, max: 256}, token: {t: 'str', max: 35}, resource: {t: 'str', max: 4200}, capsule: {t: 'str', max: 64}}),
   'budget.charged': shape({tokens: {t: 'strs', max: 64, itemMax: 35}, fuel: {t: 'int'}, wall_ms: {t: 'int'}, messages: {t: 'int'}, egress_bytes: {t: 'int'}}),
   'budget.exhausted': shape({scope: {t: 'str', min: 1, max: 64}, axis: {t: 'str', min: 1, max: 32}, limit: {t: 'int'}, wanted: {t: 'int'}, capsule: {t: 'str', max: 64}}),
-  'approval.requested': shape({id: APPROVAL_ID, capsule: {t: 'str', max: 64}, resource: {t: 'str', min: 1, max: 4200}, reason: {t: 'str', max: 1024}, expires: {t: 'int'}}),
+  'approval.requested': shape({id: APPROVAL_ID, capsule: {t: 'str', max: 64}, hash: HASH, resource: {t: 'str', min: 1, max: 4200}, reason: {t: 'str', max: 1024}, expires: {t: 'int'}}),
   'approval.answered': shape({
     id: APPROVAL_ID,
     answer: {t: 'enum', of: ['approved', 'denied', 'expired']},

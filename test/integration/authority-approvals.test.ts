@@ -148,7 +148,7 @@ describe('authority: approvals with simulated time, on a real ledger', () => {
     const c = await g.run(file('a.txt'));
     const id = pending(c);
     const asked = clock.now();
-    assert.deepEqual(bodies(c.es, 'approval.requested'), [{id, capsule: CAP, resource: `fs.read:${file('a.txt')}`, reason: `${CAP} asks for fs.read:${file('a.txt')}`, expires: asked + TIMEOUT}]);
+    assert.deepEqual(bodies(c.es, 'approval.requested'), [{id, capsule: CAP, hash: reader.hash, resource: `fs.read:${file('a.txt')}`, reason: `${CAP} asks for fs.read:${file('a.txt')}`, expires: asked + TIMEOUT}]);
     assert.deepEqual(svc.pending().map((x) => x.id), [id]);
     let from = k.ledger.head.seq;
     timers.advance(TIMEOUT - 1);
@@ -169,6 +169,27 @@ describe('authority: approvals with simulated time, on a real ledger', () => {
     const id = pending(await gateOf('agent1').run(file('late.txt')));
     timers.advance(TIMEOUT);
     await assert.rejects(svc.answer(id, {answer: 'approved', scope: 'once', ...HUMAN}), codeOf('APPROVAL_EXPIRED'));
+  });
+
+  it('an answer covers only the capsule that asked: another capsule (or another module under the same name) asks anew', async () => {
+    const g = gateOf('agent1');
+    const id = pending(await g.run(file('mine.txt')));
+    await svc.answer(id, {answer: 'approved', scope: 'session', ...HUMAN});
+    const twin = new SessionGate({
+      authority: a,
+      budget: new BudgetBook(a),
+      session: g.session,
+      principal: 'agent1',
+      tokens: [],
+      sessionLimits: {},
+      capsules: (c) => (c === 'twin' ? reader : c === CAP ? {...reader, hash: 'f'.repeat(64)} : undefined),
+      policy: {denyRoots: [home], reservedTopics: DEFAULT_RESERVED_TOPICS},
+    });
+    for (const capsule of ['twin', CAP]) {
+      const d = twin.check({capsule, principal: 'agent1', session: g.session, type: 'fs.read', value: file('mine.txt')});
+      assert.deepEqual(d.allow ? ['allowed', capsule] : [d.layer, d.rule], ['token', 'no-token'], capsule);
+    }
+    assert.equal(g.check(file('mine.txt')).allow, true, 'the capsule that asked, in that session, is covered');
   });
 
   it("'once' allows exactly one later identical request, even among 10 concurrent ones; the next asks again", async () => {
@@ -217,7 +238,7 @@ describe('authority: approvals with simulated time, on a real ledger', () => {
     assert.deepEqual([issued?.id, issued?.subject, issued?.parent, issued?.via], [rec.token, 'agent1', '', `approval:${id}`]);
     const t = a.token(rec.token);
     assert.ok(t !== undefined);
-    assert.deepEqual([t.resources.map((r) => r.text), t.caveats, t.exp, a.report(t.id).status], [[`fs.read:${file('always.txt')}`], [{type: 'allow', resource: 'fs.read', values: [file('always.txt')]}], null, 'active']);
+    assert.deepEqual([t.resources.map((r) => r.text), t.caveats, t.exp, a.report(t.id).status], [[`fs.read:${file('always.txt')}`], [{type: 'allow', resource: 'fs.read', values: [file('always.txt')]}, {type: 'capsule', hash: reader.hash}], null, 'active']);
     assert.deepEqual(bodies(es, 'approval.answered')[0]?.token, rec.token);
     const later = gateOf('agent1', {ask: false}); // a later session, no one to ask
     const ok = await later.run(file('always.txt'));
@@ -288,8 +309,8 @@ describe('authority: approvals with simulated time, on a real ledger', () => {
     assert.match(over.d.allow ? '' : over.d.reason, /no approval could be requested \(APPROVAL_PENDING\)$/);
     assert.deepEqual(kinds(over.es), ['gate.denied']);
     assert.equal(pending(await g.run(file('flood-1.txt')), ['gate.denied']), open[1], 'the duplicate names the open approval');
-    assert.equal(svc.request({session: g.session, principal: 'agent1', capsule: CAP, resource: `fs.read:${file('flood-2.txt')}`, reason: 'again'}), open[2]);
-    assert.throws(() => svc.request({session: g.session, principal: 'agent1', capsule: CAP, resource: `fs.read:${file('flood-9.txt')}`, reason: 'more'}), codeOf('APPROVAL_PENDING'));
+    assert.equal(svc.request({session: g.session, principal: 'agent1', capsule: CAP, hash: reader.hash, resource: `fs.read:${file('flood-2.txt')}`, reason: 'again'}), open[2]);
+    assert.throws(() => svc.request({session: g.session, principal: 'agent1', capsule: CAP, hash: reader.hash, resource: `fs.read:${file('flood-9.txt')}`, reason: 'more'}), codeOf('APPROVAL_PENDING'));
     pending(await gateOf('agent1').run(file('flood-4.txt'))); // another session is not starved by this one
   });
 

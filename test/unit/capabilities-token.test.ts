@@ -316,14 +316,16 @@ describe('hostile: size limits', () => {
     assert.throws(() => signToken(h, OWNER, draft({resources})), code('TOKEN_INVALID'));
   });
 
-  it('signToken refuses 0 or 65 resources, 33 caveats, an invalid resource, a bad window, budget, nonce or subject', () => {
+  it('signToken refuses 0 or 65 resources, 33 caveats, an invalid resource (RESOURCE_INVALID), a bad window, budget, nonce or subject', () => {
     const bad: Array<Partial<TokenDraft>> = [
-      {resources: []}, {resources: Array.from({length: 65}, (_, i) => `kv:n${i}`)}, {resources: ['fs.read:/srv/%2e%2e/etc']},
+      {resources: []}, {resources: Array.from({length: 65}, (_, i) => `kv:n${i}`)},
       {caveats: Array.from({length: 33}, (_, i): Caveat => ({type: 'max_uses', n: i + 1}))},
       {exp: T0}, {nbf: -1}, {nbf: 0.5}, {budget: {messages: -1}}, {budget: {messages: Infinity}}, {budget: JSON.parse('{"coins": 1}') as Record<string, number>},
       {nonce: new Uint8Array(8)}, {subject: 'Alice'},
     ];
     for (const over of bad) assert.throws(() => signToken(h, OWNER, draft(over)), code('TOKEN_INVALID'), JSON.stringify(over).slice(0, 80));
+    // the caller's resource is what is malformed, not a token: the resource grammar's own code
+    assert.throws(() => signToken(h, OWNER, draft({resources: ['fs.read:/srv/%2e%2e/etc']})), code('RESOURCE_INVALID'));
   });
 });
 
