@@ -120,7 +120,7 @@ export const benchmark: Benchmark = {
       const rawAppends = await measure({runs, run: async () => {
         let last;
         for (let i = 0; i < D; i++) {
-          last = ledger.enqueue({kind: 'gate.allowed', body: {layer: 'token', rule: 'fs.read:/srv/project/**', token: t.id, resource: `fs.read:/srv/project/f${n++}`, capsule: 'bench'}, session: 's-bench', principal: 'owner', actor: 'gate'});
+          last = ledger.enqueue({kind: 'gate.allowed', body: {layer: 'token', rule: 'fs.read:/srv/project/**', token: t.id, resource: `fs.read:/srv/project/f${n++}`, capsule: 'bench', reason: `${t.id} of owner (a root grant from the owner's root key) covers it with fs.read:/srv/project/**`}, session: 's-bench', principal: 'owner', actor: 'gate'});
         }
         await last?.durable;
         return D;

@@ -388,7 +388,7 @@ export class SessionGate implements Gate {
   #allowToken(req: GateRequest, tok: Token, chain: readonly Token[]): GateDecision {
     const d = {allow: true, layer: 'token', rule: tok.resources.find((r) => resourceAllows(r, req.type, req.value))?.text ?? tok.id, token: tok.id} as const;
     const limited = chain.some((t) => useLimit(t) !== undefined);
-    const out = this.#recordAllow(req, d, limited);
+    const out = this.#recordAllow(req, d, limited, chain);
     if (out.allow && !limited) {
       if (this.#fast.size >= 4096) this.#fast.clear();
       this.#fast.set(req.capsule + '\u0000' + req.type + '\u0000' + req.value, {decision: out, chain});
@@ -400,12 +400,15 @@ export class SessionGate implements Gate {
     return this.#recordAllow(req, {allow: true, layer: 'approval', rule: `approval:${approval}`, token: ''}, true);
   }
 
-  #recordAllow(req: GateRequest, d: Extract<GateDecision, {allow: true}>, always: boolean): GateDecision {
+  #recordAllow(req: GateRequest, d: Extract<GateDecision, {allow: true}>, always: boolean, chain: readonly Token[] = []): GateDecision {
     if (req.recheck) return d;
     const key = `${req.capsule}\u0000${req.type}\u0000${req.value}\u0000${d.token}\u0000${d.rule}`;
     if (!always && this.#allowRecorded.has(key)) return d;
     try {
-      this.#o.authority.record({kind: 'gate.allowed', body: {layer: d.layer, rule: d.rule.slice(0, 256), token: d.token, resource: `${req.type}:${req.value}`.slice(0, 4200), capsule: req.capsule.slice(0, 64)}, ...this.#who()});
+      const exp = Math.min(...chain.map((t) => t.exp ?? Infinity));
+      const why = `${chain.length === 1 ? 'a root grant' : `delegated ${chain.length - 1} time(s)`} from the owner's root key${Number.isFinite(exp) ? `, valid until ${new Date(exp).toISOString()}` : ''}`;
+      const reason = d.layer === 'token' ? `${d.token} of ${this.#o.principal} (${why}) covers it with ${d.rule}` : `a human answered ${d.rule.slice(9)} for exactly this request`;
+      this.#o.authority.record({kind: 'gate.allowed', body: {layer: d.layer, rule: d.rule.slice(0, 256), token: d.token, resource: `${req.type}:${req.value}`.slice(0, 4200), capsule: req.capsule.slice(0, 64), reason: reason.slice(0, 1024)}, ...this.#who()});
     } catch {
       return {allow: false, layer: 'ledger', rule: 'append-failed', reason: 'the decision could not be recorded'};
     }

@@ -154,6 +154,8 @@ export interface GateAllowedBody {
   readonly token: string;
   readonly resource: string;
   readonly capsule: string;
+  /** Why: which token (and its chain) or which human answer covered it. */
+  readonly reason: string;
 }
 /** Budget spent by a session (envelope) and charged to each listed token. */
 export interface BudgetChargedBody {
@@ -359,7 +361,14 @@ const PARSERS: {readonly [K in EntryKind]: Parser<BodyByKind[K]>} = {
   }),
   'grant.revoked': shape({id: TOKEN_ID, reason: {t: 'str', max: 1024}}),
   'grant.used': shape({id: TOKEN_ID, chain: {t: 'strs', max: 16, itemMax: 35}, resource: {t: 'str', max: 4200}}),
-  'gate.allowed': shape({layer: {t: 'str', min: 1, max: 64}, rule: {t: 'str', min: 1, max: 256}, token: {t: 'str', max: 35}, resource: {t: 'str', max: 4200}, capsule: {t: 'str', max: 64}}),
+  'gate.allowed': shape({
+    layer: {t: 'str', min: 1, max: 64},
+    rule: {t: 'str', min: 1, max: 256},
+    token: {t: 'str', max: 35},
+    resource: {t: 'str', max: 4200},
+    capsule: {t: 'str', max: 64},
+    reason: {t: 'str', max: 1024},
+  }),
   'budget.charged': shape({tokens: {t: 'strs', max: 64, itemMax: 35}, fuel: {t: 'int'}, wall_ms: {t: 'int'}, messages: {t: 'int'}, egress_bytes: {t: 'int'}}),
   'budget.exhausted': shape({scope: {t: 'str', min: 1, max: 64}, axis: {t: 'str', min: 1, max: 32}, limit: {t: 'int'}, wanted: {t: 'int'}, capsule: {t: 'str', max: 64}}),
   'approval.requested': shape({id: APPROVAL_ID, capsule: {t: 'str', max: 64}, hash: HASH, resource: {t: 'str', min: 1, max: 4200}, reason: {t: 'str', max: 1024}, expires: {t: 'int'}}),

@@ -206,7 +206,7 @@ describe('authority: approvals with simulated time, on a real ledger', () => {
     assert.deepEqual(allowed, [{allow: true, layer: 'approval', rule: `approval:${id}`, token: ''}]);
     const resource = `fs.read:${file('once.txt')}`;
     assert.deepEqual(bodies(es, 'approval.used'), [{id, resource}]);
-    assert.deepEqual(bodies(es, 'gate.allowed'), [{layer: 'approval', rule: `approval:${id}`, token: '', resource, capsule: CAP}]);
+    assert.deepEqual(bodies(es, 'gate.allowed'), [{layer: 'approval', rule: `approval:${id}`, token: '', resource, capsule: CAP, reason: `a human answered ${id} for exactly this request`}]);
     const again = new Set(ds.map((d) => (d.allow ? '' : d.approval)).filter((x) => x !== ''));
     assert.equal(again.size, 1, 'the nine others ask again, all under one new approval');
     assert.ok(!again.has(id));

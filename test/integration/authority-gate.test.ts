@@ -60,7 +60,9 @@ function assertDenied(c: Checked, layer: string, rule: string, reason: RegExp, b
 function assertAllowed(c: Checked, token: string, rule: string, before: readonly string[] = []): void {
   assert.deepEqual(c.d, {allow: true, layer: 'token', rule, token}, c.d.allow ? '' : c.d.reason);
   assert.deepEqual(kinds(c.es), [...before, 'gate.allowed']);
-  assert.deepEqual(bodies(c.es, 'gate.allowed')[0], {layer: 'token', rule, token, resource: c.resource, capsule: CAP});
+  const allowed = bodies(c.es, 'gate.allowed')[0];
+  assert.deepEqual({...allowed, reason: undefined}, {layer: 'token', rule, token, resource: c.resource, capsule: CAP, reason: undefined});
+  assert.match(String(allowed?.reason), new RegExp(`^${token} of \\w+ \\((a root grant|delegated \\d+ time\\(s\\)) from the owner's root key.*\\) covers it with `));
 }
 
 describe('authority: the gate, layer by layer, on a real ledger', () => {
