@@ -1,5 +1,8 @@
 /**
- * The typed bus on RxJS: one topic grammar and matcher, a routing index, interceptors,
- * quotas. Arrives with the kernel issue; the folder exists so the layout and rules hold.
+ * The typed bus on RxJS: the routing index (one trie, one matcher semantics shared with
+ * src/topics), TypeBox schemas for kernel topics, interceptors by priority, quotas with
+ * back-pressure, request/reply, and "a ledger entry before delivery". One way in.
  */
-export const BUS_READY = false as const;
+export {Bus, DEFAULT_QUOTAS, type BusMessage, type BusOptions, type PublishInput, type Published, type Interceptor, type InterceptVerdict, type QuotaLimits} from './bus.js';
+export {RoutingIndex} from './router.js';
+export {checkPayload, KERNEL_TOPICS, KERNEL_PREFIXES, MAX_FS_WRITE_BYTES, FsWriteRequest, FsWriteResult, type SchemaVerdict} from './schemas.js';

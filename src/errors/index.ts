@@ -64,6 +64,11 @@ export const ERROR_CODES = [
   'APPROVAL_FORBIDDEN',
   'APPROVAL_PENDING',
   'POLICY_INVALID',
+  // bus
+  'BUS_INVALID',
+  'BUS_DENIED',
+  'BUS_QUOTA',
+  'BUS_TIMEOUT',
   // kernel / cli
   'HOME_INVALID',
   'INPUT_INVALID',

@@ -1,0 +1,62 @@
+/**
+ * The typed topic map: a TypeBox schema for every kernel topic. A message on a kernel
+ * topic is checked against its schema before routing (compiled once); a message on a
+ * capsule's own topic (tool.fs.read, notes.add, ...) is any msgpack value within the
+ * size bound. Kernel topics are the closed list below; adding one is a deliberate act.
+ */
+import {Type, type Static, type TSchema} from '@sinclair/typebox';
+import {TypeCompiler, type TypeCheck} from '@sinclair/typebox/compiler';
+import {matches, parsePattern, type Topic, type TopicPattern} from '../topics/index.js';
+
+export const MAX_FS_WRITE_BYTES = 1024 * 1024;
+
+const strict = {additionalProperties: false} as const;
+
+export const FsWriteRequest = Type.Object({path: Type.String({minLength: 1, maxLength: 4096}), data: Type.Uint8Array({maxByteLength: MAX_FS_WRITE_BYTES})}, strict);
+export const FsWriteResult = Type.Object(
+  {ok: Type.Boolean(), path: Type.String({maxLength: 4096}), bytes: Type.Optional(Type.Integer({minimum: 0})), code: Type.Optional(Type.String({maxLength: 64}))},
+  strict,
+);
+export const ApprovalRequest = Type.Object({resource: Type.String({minLength: 1, maxLength: 4200}), reason: Type.String({maxLength: 1024})}, strict);
+export const SessionEvent = Type.Object({session: Type.String({minLength: 1, maxLength: 128}), status: Type.String({maxLength: 64})}, strict);
+
+export type FsWriteRequest = Static<typeof FsWriteRequest>;
+export type FsWriteResult = Static<typeof FsWriteResult>;
+
+/** Kernel topic patterns and their payload schemas (most specific first). */
+export const KERNEL_TOPICS: ReadonlyArray<readonly [string, TSchema]> = [
+  ['svc.fs.write.result', FsWriteResult],
+  ['svc.fs.write', FsWriteRequest],
+  ['svc.approval.request', ApprovalRequest],
+  ['kernel.session.*', SessionEvent],
+];
+
+/** Prefixes reserved for the kernel: a topic under them without a schema is refused. */
+export const KERNEL_PREFIXES: readonly string[] = ['svc.>', 'kernel.>', 'approval.>'];
+
+const compiled: ReadonlyArray<readonly [TopicPattern, TypeCheck<TSchema>]> = KERNEL_TOPICS.map(([p, s]) => [parsePattern(p), TypeCompiler.Compile(s)] as const);
+const reserved: readonly TopicPattern[] = KERNEL_PREFIXES.map((p) => parsePattern(p));
+
+export type SchemaVerdict = {readonly ok: true; readonly kernel: boolean} | {readonly ok: false; readonly reason: string};
+
+/** Which schema a topic has: a compiled check, 'reserved' (kernel prefix, no schema), or none. Cached per topic. */
+const byTopic = new Map<string, TypeCheck<TSchema> | 'reserved' | null>();
+function schemaOf(topic: Topic): TypeCheck<TSchema> | 'reserved' | null {
+  let s = byTopic.get(topic);
+  if (s === undefined) {
+    s = compiled.find(([p]) => matches(p, topic))?.[1] ?? (reserved.some((p) => matches(p, topic)) ? 'reserved' : null);
+    if (byTopic.size >= 65_536) byTopic.clear();
+    byTopic.set(topic, s);
+  }
+  return s;
+}
+
+/** Check a payload against its topic's schema (kernel topics) or accept it (capsule topics). */
+export function checkPayload(topic: Topic, payload: unknown): SchemaVerdict {
+  const c = schemaOf(topic);
+  if (c === null) return {ok: true, kernel: false};
+  if (c === 'reserved') return {ok: false, reason: `${topic} is under a kernel prefix but is not a kernel topic`};
+  if (c.Check(payload)) return {ok: true, kernel: true};
+  const e = c.Errors(payload).First();
+  return {ok: false, reason: `payload for ${topic} does not match its schema${e ? `: ${e.path || '/'} ${e.message}` : ''}`};
+}
