@@ -12,7 +12,7 @@
  * every T ms when there is anything new, on demand, and at close.
  */
 import {AstridError} from '../errors/index.js';
-import {Blake3, BLAKE3_LEN, toHex, bytesEqual, u64be, readU64be} from '../crypto/index.js';
+import {Blake3, BLAKE3_LEN, toHex, bytesEqual, readU64be} from '../crypto/index.js';
 import {encodeWithPrev, decodeEntry, MAX_ENTRY_BYTES, type AnyEntry, type LedgerEntry} from './codec.js';
 import {
   KERNEL_ACTOR,
@@ -42,7 +42,7 @@ import {
   seqOfKey,
 } from './keys.js';
 import {checkCheckpoint, decodeCheckpoint, encodeCheckpoint, signCheckpoint, type Checkpoint, type CheckpointSigner} from './checkpoint.js';
-import type {BatchOp, LedgerStore} from './store.js';
+import type {BatchWriter, LedgerStore} from './store.js';
 import {verifyStore, type VerifyOptions, type VerifyReport} from './verify.js';
 
 /** The time source the ledger stamps entries with (law 6: injected, never Date.now()). */
@@ -127,17 +127,25 @@ export interface Head {
 }
 
 interface Batch {
-  ops: BatchOp[];
+  /**
+   * The store batch the entries go into as they are appended (made on the first op). On
+   * LevelDB each entry is copied into the native write batch at once, so an entry in flight
+   * keeps nothing on the JavaScript heap but its hash, its result and its promise.
+   */
+  w: BatchWriter | undefined;
   /** Postings for the session and actor indexes: id -> seqs appended in this batch. */
   sessions: Map<string, number[]>;
   actors: Map<string, number[]>;
   count: number;
   last: Head;
   checkpoint: boolean;
+  /** One promise per batch: every append in it derives its own from this one. */
   done: Promise<void>;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
+
+const ignore = (): undefined => undefined;
 
 function newBatch(last: Head): Batch {
   let resolve!: () => void;
@@ -147,8 +155,19 @@ function newBatch(last: Head): Batch {
     reject = rej;
   });
   // A batch nobody awaits (a checkpoint-only flush) must not crash the process on failure.
-  done.catch(() => undefined);
-  return {ops: [], sessions: new Map(), actors: new Map(), count: 0, last, checkpoint: false, done, resolve, reject};
+  done.catch(ignore);
+  return {w: undefined, sessions: new Map(), actors: new Map(), count: 0, last, checkpoint: false, done, resolve, reject};
+}
+
+/**
+ * The promise of one append: resolves with `r` once `done` (its batch) has. A failure also
+ * fails every later append, and callers await either this or a later entry, so a rejection
+ * nobody handles is not reported as unhandled.
+ */
+function durableAfter(done: Promise<void>, r: Appended): Promise<Appended> {
+  const p = done.then(() => r);
+  p.catch(ignore);
+  return p;
 }
 
 /**
@@ -166,19 +185,26 @@ class Enqueued implements Appended {
   ) {}
 
   get durable(): Promise<Appended> {
-    if (this.#durable === undefined) {
-      const r: Appended = {seq: this.seq, hash: this.hash, time: this.time};
-      this.#durable = this.done.then(() => r);
-      this.#durable.catch(() => undefined); // a failure also fails every later append; callers await it or a later entry
-    }
-    return this.#durable;
+    return (this.#durable ??= durableAfter(this.done, {seq: this.seq, hash: this.hash, time: this.time}));
   }
 }
 
 /** An index value: the seqs (u64be each, ascending) one batch appended for one id. */
 function encodePostings(seqs: readonly number[]): Uint8Array {
   const out = new Uint8Array(seqs.length * 8);
-  for (let i = 0; i < seqs.length; i++) out.set(u64be(seqs[i] as number), i * 8);
+  for (let i = 0, o = 0; i < seqs.length; i++, o += 8) {
+    const n = seqs[i] as number;
+    const hi = Math.floor(n / 0x1_0000_0000);
+    const lo = n >>> 0;
+    out[o] = hi >>> 24;
+    out[o + 1] = (hi >>> 16) & 0xff;
+    out[o + 2] = (hi >>> 8) & 0xff;
+    out[o + 3] = hi & 0xff;
+    out[o + 4] = lo >>> 24;
+    out[o + 5] = (lo >>> 16) & 0xff;
+    out[o + 6] = (lo >>> 8) & 0xff;
+    out[o + 7] = lo & 0xff;
+  }
   return out;
 }
 
@@ -211,6 +237,8 @@ export class Ledger {
   #lastCheckpointSeq = 0;
   #kernelKey: Uint8Array | undefined;
   #pending: Batch;
+  /** The batch the last #add queued into (it may since have been sealed). */
+  #addedTo: Batch;
   #flushScheduled = false;
   #writing: Promise<void> | undefined;
   #failed: AstridError | undefined;
@@ -235,6 +263,7 @@ export class Ledger {
     this.#anchor = o.anchor;
     this.#onCheckpoint = o.onCheckpoint;
     this.#pending = newBatch(this.#head);
+    this.#addedTo = this.#pending;
   }
 
   /**
@@ -427,10 +456,24 @@ export class Ledger {
   }
 
   #append<K extends EntryKind>(input: AppendInput<K>): Promise<Appended> {
-    return this.#enqueue(input).durable;
+    const head = this.#add(input);
+    return durableAfter(this.#addedTo.done, head);
   }
 
   #enqueue<K extends EntryKind>(input: AppendInput<K>): Appended & {readonly durable: Promise<Appended>} {
+    const head = this.#add(input);
+    return new Enqueued(head.seq, head.hash, head.time, this.#addedTo.done);
+  }
+
+  /** Remember an id that passed its parser (bounded: the cache is dropped past 4,096 ids). */
+  #learnId<T extends string>(id: T): T {
+    if (this.#knownIds.size >= 4096) this.#knownIds.clear();
+    this.#knownIds.add(id);
+    return id;
+  }
+
+  /** Validate, stamp, encode, hash and queue one entry; returns the new head (its result). */
+  #add<K extends EntryKind>(input: AppendInput<K>): Appended {
     this.#assertWritable();
     if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
     const kind: unknown = input.kind; // read once: what is checked is what is encoded
@@ -449,11 +492,9 @@ export class Ledger {
       const s = input.session;
       const p = input.principal;
       const a = input.actor;
-      session = s === undefined ? KERNEL_SESSION : this.#knownIds.has(s) ? (s as SessionId) : parseSessionId(s);
-      principal = p === undefined ? KERNEL_PRINCIPAL : this.#knownIds.has(p) ? (p as PrincipalId) : parsePrincipalId(p);
-      actor = a === undefined ? KERNEL_ACTOR : this.#knownIds.has(a) ? (a as ActorId) : parseActorId(a);
-      if (this.#knownIds.size > 4096) this.#knownIds.clear();
-      this.#knownIds.add(session).add(principal).add(actor);
+      session = s === undefined ? KERNEL_SESSION : this.#knownIds.has(s) ? (s as SessionId) : this.#learnId(parseSessionId(s));
+      principal = p === undefined ? KERNEL_PRINCIPAL : this.#knownIds.has(p) ? (p as PrincipalId) : this.#learnId(parsePrincipalId(p));
+      actor = a === undefined ? KERNEL_ACTOR : this.#knownIds.has(a) ? (a as ActorId) : this.#learnId(parseActorId(a));
     } catch (cause) {
       throw new AstridError('LEDGER_ENTRY_INVALID', (cause as Error).message, {cause});
     }
@@ -481,9 +522,13 @@ export class Ledger {
     }
     const hash = this.#hasher.hashOne(buf);
     buf.set(hash, 0); // now hash || entry bytes: the stored value
-    const value = buf;
     const b = this.#pending;
-    b.ops.push({type: 'put', key: entryKey(seq), value});
+    try {
+      (b.w ??= this.store.writer()).put(entryKey(seq), buf);
+    } catch (e) {
+      // The batch can no longer be trusted to hold what was acknowledged into it.
+      throw this.#fail(e);
+    }
     const sl = b.sessions.get(session);
     if (sl === undefined) b.sessions.set(session, [seq]);
     else sl.push(seq);
@@ -492,8 +537,10 @@ export class Ledger {
     else al.push(seq);
     b.count++;
     this.#pendingCount++;
-    this.#head = {seq, hash, time};
-    b.last = this.#head;
+    const head: Appended = {seq, hash, time};
+    this.#head = head;
+    b.last = head;
+    this.#addedTo = b;
     if (seq - this.#lastCheckpointSeq >= this.#checkpointEvery && this.#signer !== undefined) b.checkpoint = true;
     if (b.count >= this.#maxBatch && this.#writing === undefined) {
       // Seal now rather than at the end of the caller's synchronous burst: the batch is
@@ -502,7 +549,7 @@ export class Ledger {
     } else {
       this.#scheduleFlush();
     }
-    return new Enqueued(seq, hash, time, b.done);
+    return head;
   }
 
   #scheduleFlush(): void {
@@ -519,17 +566,19 @@ export class Ledger {
     const b = this.#pending;
     if (b.count === 0 && !b.checkpoint) return;
     this.#pending = newBatch(this.#head);
-    for (const [id, seqs] of b.sessions) b.ops.push({type: 'put', key: indexKey(P_SESSION, id, seqs[0] as number), value: encodePostings(seqs)});
-    for (const [id, seqs] of b.actors) b.ops.push({type: 'put', key: indexKey(P_ACTOR, id, seqs[0] as number), value: encodePostings(seqs)});
-    let cp: Checkpoint | undefined;
-    if (b.checkpoint && this.#signer !== undefined && b.last.seq > this.#lastCheckpointSeq) {
-      cp = signCheckpoint(this.#signer, b.last.seq, b.last.hash, Math.max(this.#clock.now(), b.last.time));
-      b.ops.push({type: 'put', key: checkpointKey(cp.seq), value: encodeCheckpoint(cp)});
-    }
     const write = (async () => {
       try {
         if (this.#failed) throw this.#failed;
-        await this.store.batch(b.ops, {sync: true});
+        const w = (b.w ??= this.store.writer());
+        for (const [id, seqs] of b.sessions) w.put(indexKey(P_SESSION, id, seqs[0] as number), encodePostings(seqs));
+        for (const [id, seqs] of b.actors) w.put(indexKey(P_ACTOR, id, seqs[0] as number), encodePostings(seqs));
+        let cp: Checkpoint | undefined;
+        if (b.checkpoint && this.#signer !== undefined && b.last.seq > this.#lastCheckpointSeq) {
+          cp = signCheckpoint(this.#signer, b.last.seq, b.last.hash, Math.max(this.#clock.now(), b.last.time));
+          w.put(checkpointKey(cp.seq), encodeCheckpoint(cp));
+        }
+        b.w = undefined;
+        await w.write({sync: true});
         this.#durable = b.last;
         if (cp !== undefined) {
           this.#lastCheckpointSeq = cp.seq;
@@ -542,24 +591,36 @@ export class Ledger {
         this.#pendingCount -= b.count;
         b.resolve();
       } catch (e) {
-        const err =
-          e instanceof AstridError && e.code === 'LEDGER_WRITE_FAILED'
-            ? e
-            : new AstridError('LEDGER_WRITE_FAILED', `ledger write failed; the ledger must be reopened: ${(e as Error).message}`, {cause: e});
-        this.#failed ??= err;
-        this.#pendingCount -= b.count;
-        b.reject(err);
-        // Everything queued behind this batch would chain onto entries that never landed.
-        const rest = this.#pending;
-        this.#pending = newBatch(this.#durable);
-        this.#pendingCount -= rest.count;
-        rest.reject(err);
+        this.#fail(e, b);
       }
     })();
     this.#writing = write;
     await write;
     this.#writing = undefined;
     if (this.#pending.count > 0 || this.#pending.checkpoint) this.#scheduleFlush();
+  }
+
+  /**
+   * A batch could not be written: refuse all further appends until reopened (fail secure;
+   * the in-memory head may be ahead of the disk), and reject everything queued behind it,
+   * which would chain onto entries that never landed. `sealed` is the batch whose write
+   * failed, if any. Returns the LEDGER_WRITE_FAILED error.
+   */
+  #fail(e: unknown, sealed?: Batch): AstridError {
+    const err =
+      e instanceof AstridError && e.code === 'LEDGER_WRITE_FAILED'
+        ? e
+        : new AstridError('LEDGER_WRITE_FAILED', `ledger write failed; the ledger must be reopened: ${(e as Error).message}`, {cause: e});
+    this.#failed ??= err;
+    const rest = this.#pending;
+    this.#pending = newBatch(this.#durable);
+    for (const b of sealed === undefined ? [rest] : [sealed, rest]) {
+      b.w?.discard();
+      b.w = undefined;
+      this.#pendingCount -= b.count;
+      b.reject(err);
+    }
+    return err;
   }
 
   #onTimer(): void {
