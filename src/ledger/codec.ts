@@ -69,91 +69,310 @@ const K_ACTOR = KEY('actor');
 const K_KIND = KEY('kind');
 const K_BODY = KEY('body');
 
+// The encoder writes into one reused scratch buffer (grown on demand, dropped again after a
+// very large entry), then copies the result into a slab: one copy of the entry, no closure,
+// no intermediate buffer per field.
+const SCRATCH = 16 * 1024;
+let w: Uint8Array = new Uint8Array(SCRATCH);
+let wb: Buffer = Buffer.from(w.buffer, w.byteOffset, w.byteLength);
+let wv: DataView = new DataView(w.buffer, w.byteOffset, w.byteLength);
+let wp = 0;
+
+function room(n: number): void {
+  if (wp + n <= w.length) return;
+  let size = w.length * 2;
+  while (size < wp + n) size *= 2;
+  const grown = new Uint8Array(size);
+  grown.set(w.subarray(0, wp));
+  setScratch(grown);
+}
+
+function setScratch(b: Uint8Array): void {
+  w = b;
+  wb = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  wv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function putBytes(b: Uint8Array): void {
+  w.set(b, wp);
+  wp += b.length;
+}
+
+/** An unsigned integer (a safe integer >= 0) in its smallest msgpack form. Room is the caller's. */
+function putUint(n: number): void {
+  if (n < 0x80) w[wp++] = n;
+  else if (n < 0x100) {
+    w[wp++] = 0xcc;
+    w[wp++] = n;
+  } else if (n < 0x10000) {
+    w[wp++] = 0xcd;
+    w[wp++] = n >>> 8;
+    w[wp++] = n & 0xff;
+  } else if (n < 0x1_0000_0000) {
+    w[wp++] = 0xce;
+    wv.setUint32(wp, n);
+    wp += 4;
+  } else {
+    w[wp++] = 0xcf;
+    wv.setUint32(wp, Math.floor(n / 0x1_0000_0000));
+    wv.setUint32(wp + 4, n >>> 0);
+    wp += 8;
+  }
+}
+
+/** An id or kind: ASCII (validated by the ledger), at most 255 characters. Room is the caller's. */
+function putAscii(t: string): void {
+  if (t.length < 32) w[wp++] = 0xa0 | t.length;
+  else {
+    w[wp++] = 0xd9;
+    w[wp++] = t.length;
+  }
+  for (let i = 0; i < t.length; i++) w[wp++] = t.charCodeAt(i);
+}
+
+/**
+ * A string exactly as msgpackr writes it: UTF-8 by hand under 64 UTF-16 units (a lone
+ * surrogate as its 3-byte form), by Buffer's UTF-8 writer from 64 on (a lone surrogate as
+ * U+FFFD), with the smallest header for the byte length.
+ */
+function packString(value: string): void {
+  const n = value.length;
+  const headerSize = n < 0x20 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  room(headerSize + n * 3);
+  const at = wp + headerSize;
+  let len: number;
+  if (n < 0x40) {
+    let p = at;
+    for (let i = 0; i < n; i++) {
+      let c1 = value.charCodeAt(i);
+      let c2: number;
+      if (c1 < 0x80) {
+        w[p++] = c1;
+      } else if (c1 < 0x800) {
+        w[p++] = (c1 >> 6) | 0xc0;
+        w[p++] = (c1 & 0x3f) | 0x80;
+      } else if ((c1 & 0xfc00) === 0xd800 && ((c2 = value.charCodeAt(i + 1)) & 0xfc00) === 0xdc00) {
+        c1 = 0x10000 + ((c1 & 0x03ff) << 10) + (c2 & 0x03ff);
+        i++;
+        w[p++] = (c1 >> 18) | 0xf0;
+        w[p++] = ((c1 >> 12) & 0x3f) | 0x80;
+        w[p++] = ((c1 >> 6) & 0x3f) | 0x80;
+        w[p++] = (c1 & 0x3f) | 0x80;
+      } else {
+        w[p++] = (c1 >> 12) | 0xe0;
+        w[p++] = ((c1 >> 6) & 0x3f) | 0x80;
+        w[p++] = (c1 & 0x3f) | 0x80;
+      }
+    }
+    len = p - at;
+  } else {
+    len = wb.write(value, at, w.length - at, 'utf8');
+  }
+  const need = len < 0x20 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
+  if (need !== headerSize) w.copyWithin(wp + need, at, at + len);
+  if (need === 1) w[wp++] = 0xa0 | len;
+  else if (need === 2) {
+    w[wp++] = 0xd9;
+    w[wp++] = len;
+  } else if (need === 3) {
+    w[wp++] = 0xda;
+    w[wp++] = len >> 8;
+    w[wp++] = len & 0xff;
+  } else {
+    w[wp++] = 0xdb;
+    wv.setUint32(wp, len);
+    wp += 4;
+  }
+  wp += len;
+}
+
+/** A container header (fixmap/fixarray, 16- or 32-bit length) as msgpackr writes it. */
+function packLength(n: number, fix: number, t16: number, t32: number): void {
+  room(5);
+  if (n < 0x10) w[wp++] = fix | n;
+  else if (n < 0x10000) {
+    w[wp++] = t16;
+    w[wp++] = n >> 8;
+    w[wp++] = n & 0xff;
+  } else {
+    w[wp++] = t32;
+    wv.setUint32(wp, n);
+    wp += 4;
+  }
+}
+
+/**
+ * Write `value` as plain msgpack, byte for byte what msgpackr's Packr (useRecords: false,
+ * moreTypes: false, variableMapSize: true) writes for it. Only the types body parsers
+ * produce are handled: string, number, boolean, null, plain objects, arrays and
+ * Uint8Arrays (or Buffers). Anything else returns false and the caller packs the whole
+ * body with msgpackr instead, so the stored bytes never depend on which path was taken.
+ */
+function packPlain(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      packString(value);
+      return true;
+    case 'number': {
+      room(9);
+      const v = value;
+      if (v >>> 0 === v) {
+        if (v < 0x80) w[wp++] = v;
+        else if (v < 0x100) {
+          w[wp++] = 0xcc;
+          w[wp++] = v;
+        } else if (v < 0x10000) {
+          w[wp++] = 0xcd;
+          w[wp++] = v >> 8;
+          w[wp++] = v & 0xff;
+        } else {
+          w[wp++] = 0xce;
+          wv.setUint32(wp, v);
+          wp += 4;
+        }
+      } else if (v >> 0 === v) {
+        if (v >= -0x20) w[wp++] = 0x100 + v;
+        else if (v >= -0x80) {
+          w[wp++] = 0xd0;
+          w[wp++] = v + 0x100;
+        } else if (v >= -0x8000) {
+          w[wp++] = 0xd1;
+          wv.setInt16(wp, v);
+          wp += 2;
+        } else {
+          w[wp++] = 0xd2;
+          wv.setInt32(wp, v);
+          wp += 4;
+        }
+      } else {
+        w[wp++] = 0xcb;
+        wv.setFloat64(wp, v);
+        wp += 8;
+      }
+      return true;
+    }
+    case 'boolean':
+      room(1);
+      w[wp++] = value ? 0xc3 : 0xc2;
+      return true;
+    case 'object': {
+      if (value === null) {
+        room(1);
+        w[wp++] = 0xc0;
+        return true;
+      }
+      if (depth > MAX_DEPTH) return false;
+      const ctor = (value as {constructor?: unknown}).constructor;
+      if (ctor === Object) {
+        const o = value as Record<string, unknown>;
+        const keys = Object.keys(o);
+        packLength(keys.length, 0x80, 0xde, 0xdf);
+        for (let i = 0; i < keys.length; i++) {
+          const k = keys[i] as string;
+          packString(k);
+          if (!packPlain(o[k], depth + 1)) return false;
+        }
+        return true;
+      }
+      if (ctor === Array) {
+        const a = value as unknown[];
+        packLength(a.length, 0x90, 0xdc, 0xdd);
+        for (let i = 0; i < a.length; i++) if (!packPlain(a[i], depth + 1)) return false;
+        return true;
+      }
+      if (ctor === Uint8Array || ctor === Buffer) {
+        const b = value as Uint8Array;
+        const n = b.byteLength;
+        room(5 + n);
+        if (n < 0x100) {
+          w[wp++] = 0xc4;
+          w[wp++] = n;
+        } else if (n < 0x10000) {
+          w[wp++] = 0xc5;
+          w[wp++] = n >> 8;
+          w[wp++] = n & 0xff;
+        } else {
+          w[wp++] = 0xc6;
+          wv.setUint32(wp, n);
+          wp += 4;
+        }
+        putBytes(b);
+        return true;
+      }
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
+/** A body as plain msgpack: the same bytes as `packr.pack(body)` (tests hold the two equal). */
+export function packBody(body: unknown): Uint8Array {
+  wp = 0;
+  encodeBody(body);
+  return done(0).slice();
+}
+
+function encodeBody(body: unknown): void {
+  const start = wp;
+  if (!packPlain(body, 0)) {
+    wp = start;
+    const b = packr.pack(body);
+    room(b.length);
+    putBytes(b);
+  }
+}
+
+/** The scratch from `from` to the write position, as a view; drops an outsized scratch afterwards. */
+function done(from: number): Uint8Array {
+  const out = w.subarray(from, wp);
+  if (w.length > 4 * SCRATCH * 64) setScratch(new Uint8Array(SCRATCH)); // `out` keeps the big one alive until copied
+  return out;
+}
+
 /**
  * Encode an entry into a fresh buffer laid out as `prev (32 bytes) || entry bytes`: exactly
  * the input of the chain hash, so it is hashed in one pass, after which the caller can
  * overwrite the first 32 bytes with the hash to get the stored value (hash || bytes) with no
- * further copy. The envelope is written by hand (it is the hot path of every append); the
- * body goes through msgpackr. The result is plain msgpack: a fixmap of the nine fields in
+ * further copy. The envelope is written by hand (it is the hot path of every append), and so
+ * is the body, byte for byte as msgpackr would write it (msgpackr itself for any value the
+ * hand encoder does not cover). The result is plain msgpack: a fixmap of the nine fields in
  * order, unsigned integers in their smallest form, ids and kinds as str, prev as bin 8.
  */
 export function encodeWithPrev(e: LedgerEntry): Uint8Array {
-  const body = packr.pack(e.body);
   const session = e.session;
   const principal = e.principal;
   const actor = e.actor;
   const kind = e.kind;
-  // Upper bound: fixed parts + ids (ASCII, <= 128 chars each: 2-byte header) + body.
-  const size = BLAKE3_LEN + 1 + K_V.length + 9 + K_SEQ.length + 9 + K_PREV.length + 2 + 32 + K_TIME.length + 9 +
-    K_SESSION.length + 2 + session.length + K_PRINCIPAL.length + 2 + principal.length + K_ACTOR.length + 2 + actor.length +
-    K_KIND.length + 2 + kind.length + K_BODY.length + body.length;
-  const out = slab(size);
-  out.set(e.prev, 0);
-  let o = BLAKE3_LEN;
-  const raw = (b: Uint8Array): void => {
-    out.set(b, o);
-    o += b.length;
-  };
-  const uint = (n: number): void => {
-    if (n < 0x80) out[o++] = n;
-    else if (n < 0x100) {
-      out[o++] = 0xcc;
-      out[o++] = n;
-    } else if (n < 0x10000) {
-      out[o++] = 0xcd;
-      out[o++] = n >>> 8;
-      out[o++] = n & 0xff;
-    } else if (n < 0x1_0000_0000) {
-      out[o++] = 0xce;
-      out[o++] = n >>> 24;
-      out[o++] = (n >>> 16) & 0xff;
-      out[o++] = (n >>> 8) & 0xff;
-      out[o++] = n & 0xff;
-    } else {
-      const hi = Math.floor(n / 0x1_0000_0000);
-      const lo = n >>> 0;
-      out[o++] = 0xcf;
-      out[o++] = hi >>> 24;
-      out[o++] = (hi >>> 16) & 0xff;
-      out[o++] = (hi >>> 8) & 0xff;
-      out[o++] = hi & 0xff;
-      out[o++] = lo >>> 24;
-      out[o++] = (lo >>> 16) & 0xff;
-      out[o++] = (lo >>> 8) & 0xff;
-      out[o++] = lo & 0xff;
-    }
-  };
-  const str = (t: string): void => {
-    // ids and kinds are ASCII (validated by the ledger), so length in chars = bytes
-    if (t.length < 32) out[o++] = 0xa0 | t.length;
-    else {
-      out[o++] = 0xd9;
-      out[o++] = t.length;
-    }
-    for (let i = 0; i < t.length; i++) out[o++] = t.charCodeAt(i);
-  };
-  out[o++] = 0x89;
-  raw(K_V);
-  uint(e.v);
-  raw(K_SEQ);
-  uint(e.seq);
-  raw(K_PREV);
-  out[o++] = 0xc4;
-  out[o++] = BLAKE3_LEN;
-  raw(e.prev);
-  raw(K_TIME);
-  uint(e.time);
-  raw(K_SESSION);
-  str(session);
-  raw(K_PRINCIPAL);
-  str(principal);
-  raw(K_ACTOR);
-  str(actor);
-  raw(K_KIND);
-  str(kind);
-  raw(K_BODY);
-  raw(body);
-  return out.subarray(0, o);
+  wp = 0;
+  // Fixed parts + ids (ASCII, <= 128 chars each: 2-byte header) and kind.
+  room(BLAKE3_LEN + 160 + session.length + principal.length + actor.length + kind.length);
+  putBytes(e.prev);
+  w[wp++] = 0x89;
+  putBytes(K_V);
+  putUint(e.v);
+  putBytes(K_SEQ);
+  putUint(e.seq);
+  putBytes(K_PREV);
+  w[wp++] = 0xc4;
+  w[wp++] = BLAKE3_LEN;
+  putBytes(e.prev);
+  putBytes(K_TIME);
+  putUint(e.time);
+  putBytes(K_SESSION);
+  putAscii(session);
+  putBytes(K_PRINCIPAL);
+  putAscii(principal);
+  putBytes(K_ACTOR);
+  putAscii(actor);
+  putBytes(K_KIND);
+  putAscii(kind);
+  putBytes(K_BODY);
+  encodeBody(e.body);
+  const src = done(0);
+  const out = slab(src.length);
+  out.set(src);
+  return out;
 }
 
 const FIELDS = ['v', 'seq', 'prev', 'time', 'session', 'principal', 'actor', 'kind', 'body'] as const;
