@@ -7,8 +7,8 @@
  */
 import {Packr, Unpackr} from 'msgpackr';
 import {BLAKE3_LEN} from '../crypto/index.js';
-import {isId, type ActorId, type PrincipalId, type Seq, type SessionId} from './ids.js';
-import {ENTRY_FORMAT_VERSION, isEntryKind, parseBody, type BodyByKind, type EntryKind} from './kinds.js';
+import {ID_RE, isId, type ActorId, type PrincipalId, type Seq, type SessionId} from './ids.js';
+import {ENTRY_FORMAT_VERSION, ENTRY_KINDS, MAX_NOTE_CHARS, isEntryKind, parseBody, type BodyByKind, type EntryKind} from './kinds.js';
 
 /** Largest encoded entry accepted (bytes). */
 export const MAX_ENTRY_BYTES = 1024 * 1024;
@@ -475,79 +475,154 @@ function isPlainMsgpack(b: Uint8Array): boolean {
 /** Result of decoding untrusted entry bytes. */
 export type DecodeResult = {readonly ok: true; readonly entry: AnyEntry} | {readonly ok: false; readonly problem: string};
 
-const knownIds = new Set<string>();
-function idOk(s: string): boolean {
-  if (knownIds.has(s)) return true;
-  if (!isId(s)) return false;
-  if (knownIds.size > 4096) knownIds.clear();
-  knownIds.add(s);
+// Id grammar as byte tables, derived from ID_RE itself: ID_FIRST for the first character,
+// ID_REST for the others (non-ASCII bytes are in neither).
+const ID_FIRST = new Uint8Array(256);
+const ID_REST = new Uint8Array(256);
+for (let c = 0; c < 0x80; c++) {
+  const ch = String.fromCharCode(c);
+  if (ID_RE.test(ch)) ID_FIRST[c] = 1;
+  if (ID_RE.test(`a${ch}`)) ID_REST[c] = 1;
+}
+const ID_MAX = 128;
+
+/** Kinds by name bytes (ASCII), index as in ENTRY_KINDS. */
+const KIND_BYTES: readonly Uint8Array[] = ENTRY_KINDS.map((k) => new Uint8Array(Buffer.from(k, 'latin1')));
+const KIND_NOTE = ENTRY_KINDS.indexOf('note');
+const KIND_GENESIS = ENTRY_KINDS.indexOf('genesis');
+
+/**
+ * Where scanEnvelope found the fields of the entry it last accepted: module state rather
+ * than an object per entry (verification scans every entry). Offsets are into the array
+ * that was scanned.
+ */
+const env = {seq: 0, time: 0, prevAt: 0, sessionAt: 0, sessionLen: 0, principalAt: 0, principalLen: 0, actorAt: 0, actorLen: 0, kind: -1, bodyAt: 0};
+
+/** Smallest-or-not msgpack uint at `o`: sets envUint and returns the offset after it, or -1. */
+let envUint = 0;
+function scanUint(b: Uint8Array, o: number, n: number): number {
+  if (o >= n) return -1;
+  const t = b[o++] as number;
+  if (t < 0x80) {
+    envUint = t;
+    return o;
+  }
+  const w = t === 0xcc ? 1 : t === 0xcd ? 2 : t === 0xce ? 4 : t === 0xcf ? 8 : 0;
+  if (w === 0 || o + w > n) return -1;
+  let v = 0;
+  for (let i = 0; i < w; i++) v = v * 256 + (b[o++] as number);
+  if (!Number.isSafeInteger(v)) return -1;
+  envUint = v;
+  return o;
+}
+
+/** A fixstr or str 8 at `o`: sets envStrAt/envStrLen and returns the offset after it, or -1. */
+let envStrAt = 0;
+let envStrLen = 0;
+function scanStr(b: Uint8Array, o: number, n: number): number {
+  if (o >= n) return -1;
+  const t = b[o++] as number;
+  let len: number;
+  if (t >= 0xa0 && t <= 0xbf) len = t & 0x1f;
+  else if (t === 0xd9 && o < n) len = b[o++] as number;
+  else return -1;
+  if (o + len > n) return -1;
+  envStrAt = o;
+  envStrLen = len;
+  return o + len;
+}
+
+/** A str (scanned by scanStr) that is a valid id. */
+function idAt(b: Uint8Array, at: number, len: number): boolean {
+  if (len < 1 || len > ID_MAX || ID_FIRST[b[at] as number] !== 1) return false;
+  for (let i = 1; i < len; i++) if (ID_REST[b[at + i] as number] !== 1) return false;
   return true;
 }
 
+function keyAt(b: Uint8Array, o: number, n: number, k: Uint8Array): number {
+  if (o + k.length > n) return -1;
+  for (let i = 0; i < k.length; i++) if (b[o + i] !== k[i]) return -1;
+  return o + k.length;
+}
+
+/** Index in ENTRY_KINDS of the kind named by b[at, at + len), or -1. */
+function kindAt(b: Uint8Array, at: number, len: number): number {
+  for (let k = 0; k < KIND_BYTES.length; k++) {
+    const name = KIND_BYTES[k] as Uint8Array;
+    if (name.length !== len) continue;
+    let i = 0;
+    while (i < len && b[at + i] === name[i]) i++;
+    if (i === len) return k;
+  }
+  return -1;
+}
+
 /**
- * Fast path for entries in the canonical layout encodeWithPrev writes: the envelope is
- * read by hand (exact key bytes, smallest-form uints, bin 8 prev, ASCII str ids) and only
- * the body goes through the generic plain-msgpack check and msgpackr. Returns undefined
- * when the bytes are not in that layout, and the caller falls back to the generic decoder,
- * which accepts exactly the same entries (any valid plain encoding), so the two paths
- * never disagree on validity, only on speed.
+ * Check the envelope of an entry in the canonical layout encodeWithPrev writes, in
+ * b[start, end): exact key bytes, uints (any width), bin 8 prev, and ids and kind as
+ * fixstr or str 8 that match the id grammar and the kind union. Builds no string: fills
+ * `env` and returns true, or returns false when the envelope is not in that layout (or not
+ * valid); the body is not looked at.
  */
-function decodeCanonical(b: Uint8Array): DecodeResult | undefined {
-  let o = 0;
-  const n = b.length;
-  const key = (k: Uint8Array): boolean => {
-    if (o + k.length > n) return false;
-    for (let i = 0; i < k.length; i++) if (b[o + i] !== k[i]) return false;
-    o += k.length;
-    return true;
-  };
-  const uint = (): number => {
-    if (o >= n) return -1;
-    const t = b[o++] as number;
-    if (t < 0x80) return t;
-    const w = t === 0xcc ? 1 : t === 0xcd ? 2 : t === 0xce ? 4 : t === 0xcf ? 8 : 0;
-    if (w === 0 || o + w > n) return -1;
-    let v = 0;
-    for (let i = 0; i < w; i++) v = v * 256 + (b[o++] as number);
-    return Number.isSafeInteger(v) ? v : -1;
-  };
-  const str = (): string | undefined => {
-    if (o >= n) return undefined;
-    const t = b[o++] as number;
-    let len: number;
-    if (t >= 0xa0 && t <= 0xbf) len = t & 0x1f;
-    else if (t === 0xd9 && o < n) len = b[o++] as number;
-    else return undefined;
-    if (o + len > n) return undefined;
-    let out = '';
-    for (let i = 0; i < len; i++) {
-      const c = b[o + i] as number;
-      if (c >= 0x80) return undefined;
-      out += String.fromCharCode(c);
-    }
-    o += len;
-    return out;
-  };
-  if (b[o++] !== 0x89 || !key(K_V)) return undefined;
-  const v = uint();
-  if (v !== ENTRY_FORMAT_VERSION || !key(K_SEQ)) return undefined;
-  const seq = uint();
-  if (seq < 1 || !key(K_PREV) || b[o] !== 0xc4 || b[o + 1] !== BLAKE3_LEN || o + 2 + BLAKE3_LEN > n) return undefined;
-  const prev = b.subarray(o + 2, o + 2 + BLAKE3_LEN);
+function scanEnvelope(b: Uint8Array, start: number, end: number): boolean {
+  let o = start;
+  if (o >= end || b[o++] !== 0x89) return false;
+  if ((o = keyAt(b, o, end, K_V)) < 0 || (o = scanUint(b, o, end)) < 0 || envUint !== ENTRY_FORMAT_VERSION) return false;
+  if ((o = keyAt(b, o, end, K_SEQ)) < 0 || (o = scanUint(b, o, end)) < 0 || envUint < 1) return false;
+  env.seq = envUint;
+  if ((o = keyAt(b, o, end, K_PREV)) < 0 || b[o] !== 0xc4 || b[o + 1] !== BLAKE3_LEN || o + 2 + BLAKE3_LEN > end) return false;
+  env.prevAt = o + 2;
   o += 2 + BLAKE3_LEN;
-  if (!key(K_TIME)) return undefined;
-  const time = uint();
-  if (time < 0 || !key(K_SESSION)) return undefined;
-  const session = str();
-  if (session === undefined || !key(K_PRINCIPAL)) return undefined;
-  const principal = str();
-  if (principal === undefined || !key(K_ACTOR)) return undefined;
-  const actor = str();
-  if (actor === undefined || !key(K_KIND)) return undefined;
-  const kind = str();
-  if (kind === undefined || !key(K_BODY)) return undefined;
-  if (!idOk(session) || !idOk(principal) || !idOk(actor) || !isEntryKind(kind)) return undefined;
-  const bodyBytes = b.subarray(o);
+  if ((o = keyAt(b, o, end, K_TIME)) < 0 || (o = scanUint(b, o, end)) < 0) return false;
+  env.time = envUint;
+  if ((o = keyAt(b, o, end, K_SESSION)) < 0 || (o = scanStr(b, o, end)) < 0 || !idAt(b, envStrAt, envStrLen)) return false;
+  env.sessionAt = envStrAt;
+  env.sessionLen = envStrLen;
+  if ((o = keyAt(b, o, end, K_PRINCIPAL)) < 0 || (o = scanStr(b, o, end)) < 0 || !idAt(b, envStrAt, envStrLen)) return false;
+  env.principalAt = envStrAt;
+  env.principalLen = envStrLen;
+  if ((o = keyAt(b, o, end, K_ACTOR)) < 0 || (o = scanStr(b, o, end)) < 0 || !idAt(b, envStrAt, envStrLen)) return false;
+  env.actorAt = envStrAt;
+  env.actorLen = envStrLen;
+  if ((o = keyAt(b, o, end, K_KIND)) < 0 || (o = scanStr(b, o, end)) < 0) return false;
+  env.kind = kindAt(b, envStrAt, envStrLen);
+  if (env.kind < 0 || (o = keyAt(b, o, end, K_BODY)) < 0) return false;
+  env.bodyAt = o;
+  return true;
+}
+
+const K_TEXT = KEY('text');
+
+/**
+ * True when b[o, end) is a note body that parseBody accepts, checked on the bytes: the map
+ * {text} with the key as fixstr, and the text as a str of 1 to MAX_NOTE_CHARS ASCII
+ * characters ending exactly at `end`. False means only "not recognised here": the generic
+ * path decides (non-ASCII text, another encoding of the same map, or an invalid body).
+ */
+function isAsciiNoteBody(b: Uint8Array, o: number, end: number): boolean {
+  if (o >= end || b[o++] !== 0x81 || (o = keyAt(b, o, end, K_TEXT)) < 0 || o >= end) return false;
+  const t = b[o++] as number;
+  let len: number;
+  if (t >= 0xa0 && t <= 0xbf) len = t & 0x1f;
+  else if (t === 0xd9 && o + 1 <= end) len = b[o++] as number;
+  else if (t === 0xda && o + 2 <= end) {
+    len = ((b[o] as number) << 8) | (b[o + 1] as number);
+    o += 2;
+  } else return false;
+  if (len < 1 || len > MAX_NOTE_CHARS || o + len !== end) return false;
+  for (let i = o; i < end; i++) if ((b[i] as number) >= 0x80) return false;
+  return true;
+}
+
+/** ASCII bytes as a string (ids and kinds, already checked to be ASCII). */
+function ascii(b: Uint8Array, at: number, len: number): string {
+  let s = '';
+  for (let i = 0; i < len; i++) s += String.fromCharCode(b[at + i] as number);
+  return s;
+}
+
+/** The body of an entry whose envelope passed scanEnvelope, decoded and parsed; undefined when not plain msgpack. */
+function parseScannedBody(bodyBytes: Uint8Array, kind: EntryKind): {body: unknown} | string | undefined {
   if (!isPlainMsgpack(bodyBytes)) return undefined;
   let raw: unknown;
   try {
@@ -556,9 +631,69 @@ function decodeCanonical(b: Uint8Array): DecodeResult | undefined {
     return undefined;
   }
   const body = parseBody(kind, raw);
-  if (typeof body === 'string') return {ok: false, problem: `bad ${kind} body: ${body}`};
-  const entry = {v, seq, prev, time, session, principal, actor, kind, body};
+  return typeof body === 'string' ? body : {body};
+}
+
+/**
+ * Fast path for entries in the canonical layout encodeWithPrev writes: the envelope is
+ * read by hand (scanEnvelope) and only the body goes through the generic plain-msgpack
+ * check and msgpackr. Returns undefined when the bytes are not in that layout, and the
+ * caller falls back to the generic decoder, which accepts exactly the same entries (any
+ * valid plain encoding), so the two paths never disagree on validity, only on speed.
+ */
+function decodeCanonical(b: Uint8Array): DecodeResult | undefined {
+  if (!scanEnvelope(b, 0, b.length)) return undefined;
+  const kind = ENTRY_KINDS[env.kind] as EntryKind;
+  const {seq, time, prevAt, sessionAt, sessionLen, principalAt, principalLen, actorAt, actorLen, bodyAt} = env;
+  const parsed = parseScannedBody(b.subarray(bodyAt), kind);
+  if (parsed === undefined) return undefined;
+  if (typeof parsed === 'string') return {ok: false, problem: `bad ${kind} body: ${parsed}`};
+  const entry = {
+    v: ENTRY_FORMAT_VERSION,
+    seq,
+    prev: b.subarray(prevAt, prevAt + BLAKE3_LEN),
+    time,
+    session: ascii(b, sessionAt, sessionLen),
+    principal: ascii(b, principalAt, principalLen),
+    actor: ascii(b, actorAt, actorLen),
+    kind,
+    body: parsed.body,
+  };
   return {ok: true, entry: entry as unknown as AnyEntry};
+}
+
+/** What checkStoredEntry found: the fields verification needs, for the entry it last accepted. */
+export interface CheckedEntry {
+  seq: number;
+  time: number;
+  /** Offset of `prev` in the stored value. */
+  prevAt: number;
+  /** Index in ENTRY_KINDS. */
+  kind: number;
+}
+
+/**
+ * Verification's fast path over a stored value (hash || entry bytes): true when the entry is
+ * valid, with its fields written to `out`, without building the entry. Covers every kind
+ * but genesis (verification reads the genesis body): the envelope is checked on the bytes,
+ * a note with ASCII text too, any other body by the same plain-msgpack check and parser as
+ * decodeEntry. False means "decode it with decodeEntry", which accepts exactly the entries
+ * this accepts and says what is wrong with the others.
+ */
+export function checkStoredEntry(value: Uint8Array, out: CheckedEntry): boolean {
+  const n = value.length;
+  if (n <= BLAKE3_LEN || n - BLAKE3_LEN > MAX_ENTRY_BYTES || !scanEnvelope(value, BLAKE3_LEN, n)) return false;
+  const k = env.kind;
+  if (k === KIND_GENESIS) return false;
+  if (k !== KIND_NOTE || !isAsciiNoteBody(value, env.bodyAt, n)) {
+    const parsed = parseScannedBody(value.subarray(env.bodyAt), ENTRY_KINDS[k] as EntryKind);
+    if (parsed === undefined || typeof parsed === 'string') return false;
+  }
+  out.seq = env.seq;
+  out.time = env.time;
+  out.prevAt = env.prevAt;
+  out.kind = k;
+  return true;
 }
 
 /** Decode and validate entry bytes. Never throws on bad input. */
