@@ -141,11 +141,34 @@ interface Batch {
   checkpoint: boolean;
   /** One promise per batch: every append in it derives its own from this one. */
   done: Promise<void>;
+  /**
+   * The promises append() returned for this batch. They get a no-op rejection handler only
+   * if the batch fails (see #fail), rather than one each up front: a handler is a promise and
+   * a reaction per entry, kept until the batch is durable.
+   */
+  appends: Promise<Appended>[];
   resolve: () => void;
   reject: (e: unknown) => void;
 }
 
 const ignore = (): undefined => undefined;
+
+// Hashes handed out (results, the head) are views into shared 4 KiB blocks, one object each
+// instead of an array, a buffer and its store: an entry in flight keeps fewer objects alive.
+// A block is never reused; it is collected once no hash in it is referenced.
+const HASH_BLOCK = 4096;
+let hashBlock = new Uint8Array(0);
+let hashPos = 0;
+function hashSlot(value: Uint8Array): Uint8Array {
+  if (hashPos === hashBlock.length) {
+    hashBlock = new Uint8Array(HASH_BLOCK);
+    hashPos = 0;
+  }
+  const h = hashBlock.subarray(hashPos, hashPos + BLAKE3_LEN);
+  for (let i = 0; i < BLAKE3_LEN; i++) h[i] = value[i] as number;
+  hashPos += BLAKE3_LEN;
+  return h;
+}
 
 function newBatch(last: Head): Batch {
   let resolve!: () => void;
@@ -156,13 +179,14 @@ function newBatch(last: Head): Batch {
   });
   // A batch nobody awaits (a checkpoint-only flush) must not crash the process on failure.
   done.catch(ignore);
-  return {w: undefined, sessions: new Map(), actors: new Map(), count: 0, last, checkpoint: false, done, resolve, reject};
+  return {w: undefined, sessions: new Map(), actors: new Map(), count: 0, last, checkpoint: false, done, appends: [], resolve, reject};
 }
 
 /**
- * The promise of one append: resolves with `r` once `done` (its batch) has. A failure also
- * fails every later append, and callers await either this or a later entry, so a rejection
- * nobody handles is not reported as unhandled.
+ * The durability promise of an enqueued entry, made when asked for (possibly after its batch
+ * failed): resolves with `r` once `done` (its batch) has. A failure also fails every later
+ * append, and callers await either this or a later entry, so a rejection nobody handles is
+ * not reported as unhandled.
  */
 function durableAfter(done: Promise<void>, r: Appended): Promise<Appended> {
   const p = done.then(() => r);
@@ -457,7 +481,10 @@ export class Ledger {
 
   #append<K extends EntryKind>(input: AppendInput<K>): Promise<Appended> {
     const head = this.#add(input);
-    return durableAfter(this.#addedTo.done, head);
+    const b = this.#addedTo;
+    const p = b.done.then(() => head);
+    b.appends.push(p);
+    return p;
   }
 
   #enqueue<K extends EntryKind>(input: AppendInput<K>): Appended & {readonly durable: Promise<Appended>} {
@@ -520,8 +547,8 @@ export class Ledger {
     if (buf.length - BLAKE3_LEN > MAX_ENTRY_BYTES) {
       throw new AstridError('LEDGER_ENTRY_TOO_LARGE', `entry of ${buf.length - BLAKE3_LEN} bytes exceeds ${MAX_ENTRY_BYTES}`);
     }
-    const hash = this.#hasher.hashOne(buf);
-    buf.set(hash, 0); // now hash || entry bytes: the stored value
+    buf.set(this.#hasher.hashOne(buf), 0); // now hash || entry bytes: the stored value
+    const hash = hashSlot(buf);
     const b = this.#pending;
     try {
       (b.w ??= this.store.writer()).put(entryKey(seq), buf);
@@ -618,6 +645,9 @@ export class Ledger {
       b.w?.discard();
       b.w = undefined;
       this.#pendingCount -= b.count;
+      // A failure also fails every later append, and callers await either theirs or a later
+      // one: a rejection nobody handles is not reported as unhandled.
+      for (const p of b.appends) p.catch(ignore);
       b.reject(err);
     }
     return err;
