@@ -44,15 +44,16 @@ export function encodeEntry(e: LedgerEntry): Uint8Array {
 // collect by the thousand. A slab is never reused; it is collected once no view of it is
 // left (the stores copy what they keep).
 const SLAB = 256 * 1024;
-let slabBuf = new Uint8Array(0);
+let slabBuf = new ArrayBuffer(0);
 let slabPos = 0;
 function slab(n: number): Uint8Array {
   if (n > SLAB / 4) return new Uint8Array(n);
-  if (slabPos + n > slabBuf.length) {
-    slabBuf = new Uint8Array(SLAB);
+  if (slabPos + n > slabBuf.byteLength) {
+    slabBuf = new ArrayBuffer(SLAB);
     slabPos = 0;
   }
-  const v = slabBuf.subarray(slabPos, slabPos + n);
+  // A view made by the constructor, not subarray(): no species lookup on the hot path.
+  const v = new Uint8Array(slabBuf, slabPos, n);
   slabPos += (n + 7) & ~7;
   return v;
 }
@@ -78,6 +79,14 @@ let wb: Buffer = Buffer.from(w.buffer, w.byteOffset, w.byteLength);
 let wv: DataView = new DataView(w.buffer, w.byteOffset, w.byteLength);
 let wp = 0;
 
+// Buffer's own UTF-8 writer without Buffer#write's argument handling (msgpackr calls the
+// same method); Buffer#write where it is missing.
+type Utf8Writer = {utf8Write?: (s: string, offset: number, length: number) => number};
+const nativeUtf8Write = (Buffer.prototype as unknown as Utf8Writer).utf8Write;
+function utf8Write(value: string, at: number): number {
+  return nativeUtf8Write !== undefined ? nativeUtf8Write.call(wb, value, at, w.length - at) : wb.write(value, at, w.length - at, 'utf8');
+}
+
 function room(n: number): void {
   if (wp + n <= w.length) return;
   let size = w.length * 2;
@@ -96,38 +105,6 @@ function setScratch(b: Uint8Array): void {
 function putBytes(b: Uint8Array): void {
   w.set(b, wp);
   wp += b.length;
-}
-
-/** An unsigned integer (a safe integer >= 0) in its smallest msgpack form. Room is the caller's. */
-function putUint(n: number): void {
-  if (n < 0x80) w[wp++] = n;
-  else if (n < 0x100) {
-    w[wp++] = 0xcc;
-    w[wp++] = n;
-  } else if (n < 0x10000) {
-    w[wp++] = 0xcd;
-    w[wp++] = n >>> 8;
-    w[wp++] = n & 0xff;
-  } else if (n < 0x1_0000_0000) {
-    w[wp++] = 0xce;
-    wv.setUint32(wp, n);
-    wp += 4;
-  } else {
-    w[wp++] = 0xcf;
-    wv.setUint32(wp, Math.floor(n / 0x1_0000_0000));
-    wv.setUint32(wp + 4, n >>> 0);
-    wp += 8;
-  }
-}
-
-/** An id or kind: ASCII (validated by the ledger), at most 255 characters. Room is the caller's. */
-function putAscii(t: string): void {
-  if (t.length < 32) w[wp++] = 0xa0 | t.length;
-  else {
-    w[wp++] = 0xd9;
-    w[wp++] = t.length;
-  }
-  for (let i = 0; i < t.length; i++) w[wp++] = t.charCodeAt(i);
 }
 
 /**
@@ -166,7 +143,7 @@ function packString(value: string): void {
     }
     len = p - at;
   } else {
-    len = wb.write(value, at, w.length - at, 'utf8');
+    len = utf8Write(value, at);
   }
   const need = len < 0x20 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
   if (need !== headerSize) w.copyWithin(wp + need, at, at + len);
@@ -326,52 +303,121 @@ function encodeBody(body: unknown): void {
 /** The scratch from `from` to the write position, as a view; drops an outsized scratch afterwards. */
 function done(from: number): Uint8Array {
   const out = w.subarray(from, wp);
-  if (w.length > 4 * SCRATCH * 64) setScratch(new Uint8Array(SCRATCH)); // `out` keeps the big one alive until copied
+  dropOutsized(); // `out` keeps the big one alive until copied
   return out;
+}
+
+function dropOutsized(): void {
+  if (w.length > 4 * SCRATCH * 64) setScratch(new Uint8Array(SCRATCH));
+}
+
+/** `b` copied to out[o...]; returns the offset after it. A loop beats TypedArray#set for a few bytes. */
+function copyIn(out: Uint8Array, o: number, b: Uint8Array): number {
+  for (let i = 0; i < b.length; i++) out[o + i] = b[i] as number;
+  return o + b.length;
+}
+
+/** Bytes of a safe integer >= 0 as a msgpack uint in its smallest form. */
+function uintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x1_0000_0000 ? 5 : 9;
+}
+
+/** A safe integer >= 0 as a msgpack uint in its smallest form at out[o]; returns the offset after it. */
+function uintAt(out: Uint8Array, o: number, n: number): number {
+  if (n < 0x80) {
+    out[o] = n;
+    return o + 1;
+  }
+  if (n < 0x100) {
+    out[o] = 0xcc;
+    out[o + 1] = n;
+    return o + 2;
+  }
+  if (n < 0x10000) {
+    out[o] = 0xcd;
+    out[o + 1] = n >>> 8;
+    out[o + 2] = n & 0xff;
+    return o + 3;
+  }
+  if (n < 0x1_0000_0000) {
+    out[o] = 0xce;
+    out[o + 1] = n >>> 24;
+    out[o + 2] = (n >>> 16) & 0xff;
+    out[o + 3] = (n >>> 8) & 0xff;
+    out[o + 4] = n & 0xff;
+    return o + 5;
+  }
+  const hi = Math.floor(n / 0x1_0000_0000);
+  const lo = n >>> 0;
+  out[o] = 0xcf;
+  out[o + 1] = hi >>> 24;
+  out[o + 2] = (hi >>> 16) & 0xff;
+  out[o + 3] = (hi >>> 8) & 0xff;
+  out[o + 4] = hi & 0xff;
+  out[o + 5] = lo >>> 24;
+  out[o + 6] = (lo >>> 16) & 0xff;
+  out[o + 7] = (lo >>> 8) & 0xff;
+  out[o + 8] = lo & 0xff;
+  return o + 9;
+}
+
+/** Bytes of an id or kind (ASCII, validated by the ledger, at most 255 characters) as a str. */
+function asciiSize(t: string): number {
+  return (t.length < 32 ? 1 : 2) + t.length;
+}
+
+/** An id or kind as fixstr or str 8 at out[o]; returns the offset after it. */
+function asciiAt(out: Uint8Array, o: number, t: string): number {
+  const n = t.length;
+  if (n < 32) out[o++] = 0xa0 | n;
+  else {
+    out[o++] = 0xd9;
+    out[o++] = n;
+  }
+  for (let i = 0; i < n; i++) out[o + i] = t.charCodeAt(i);
+  return o + n;
 }
 
 /**
  * Encode an entry into a fresh buffer laid out as `prev (32 bytes) || entry bytes`: exactly
  * the input of the chain hash, so it is hashed in one pass, after which the caller can
  * overwrite the first 32 bytes with the hash to get the stored value (hash || bytes) with no
- * further copy. The envelope is written by hand (it is the hot path of every append), and so
- * is the body, byte for byte as msgpackr would write it (msgpackr itself for any value the
- * hand encoder does not cover). The result is plain msgpack: a fixmap of the nine fields in
- * order, unsigned integers in their smallest form, ids and kinds as str, prev as bin 8.
+ * further copy. The body is encoded first, into the scratch buffer, by hand, byte for byte
+ * as msgpackr would write it (msgpackr itself for any value the hand encoder does not
+ * cover); then the envelope, whose size is then known, is written by hand straight into the
+ * result and the body copied after it. The result is plain msgpack: a fixmap of the nine
+ * fields in order, unsigned integers in their smallest form, ids and kinds as str, prev as
+ * bin 8.
  */
 export function encodeWithPrev(e: LedgerEntry): Uint8Array {
-  const session = e.session;
-  const principal = e.principal;
-  const actor = e.actor;
-  const kind = e.kind;
+  const {v, seq, prev, time, session, principal, actor, kind} = e;
   wp = 0;
-  // Fixed parts + ids (ASCII, <= 128 chars each: 2-byte header) and kind.
-  room(BLAKE3_LEN + 160 + session.length + principal.length + actor.length + kind.length);
-  putBytes(e.prev);
-  w[wp++] = 0x89;
-  putBytes(K_V);
-  putUint(e.v);
-  putBytes(K_SEQ);
-  putUint(e.seq);
-  putBytes(K_PREV);
-  w[wp++] = 0xc4;
-  w[wp++] = BLAKE3_LEN;
-  putBytes(e.prev);
-  putBytes(K_TIME);
-  putUint(e.time);
-  putBytes(K_SESSION);
-  putAscii(session);
-  putBytes(K_PRINCIPAL);
-  putAscii(principal);
-  putBytes(K_ACTOR);
-  putAscii(actor);
-  putBytes(K_KIND);
-  putAscii(kind);
-  putBytes(K_BODY);
   encodeBody(e.body);
-  const src = done(0);
-  const out = slab(src.length);
-  out.set(src);
+  const bodyLen = wp;
+  const size =
+    BLAKE3_LEN + 1 + K_V.length + uintSize(v) + K_SEQ.length + uintSize(seq) + K_PREV.length + 2 + BLAKE3_LEN + K_TIME.length + uintSize(time) +
+    K_SESSION.length + asciiSize(session) + K_PRINCIPAL.length + asciiSize(principal) + K_ACTOR.length + asciiSize(actor) +
+    K_KIND.length + asciiSize(kind) + K_BODY.length + bodyLen;
+  const out = slab(size);
+  out.set(prev, 0);
+  let o = BLAKE3_LEN;
+  out[o++] = 0x89;
+  o = uintAt(out, copyIn(out, o, K_V), v);
+  o = uintAt(out, copyIn(out, o, K_SEQ), seq);
+  o = copyIn(out, o, K_PREV);
+  out[o++] = 0xc4;
+  out[o++] = BLAKE3_LEN;
+  out.set(prev, o);
+  o += BLAKE3_LEN;
+  o = uintAt(out, copyIn(out, o, K_TIME), time);
+  o = asciiAt(out, copyIn(out, o, K_SESSION), session);
+  o = asciiAt(out, copyIn(out, o, K_PRINCIPAL), principal);
+  o = asciiAt(out, copyIn(out, o, K_ACTOR), actor);
+  o = asciiAt(out, copyIn(out, o, K_KIND), kind);
+  o = copyIn(out, o, K_BODY);
+  if (bodyLen <= 64) for (let i = 0; i < bodyLen; i++) out[o + i] = w[i] as number;
+  else out.set(new Uint8Array(w.buffer, w.byteOffset, bodyLen), o);
+  dropOutsized();
   return out;
 }
 
