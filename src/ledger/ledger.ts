@@ -137,7 +137,10 @@ interface Batch {
   sessions: Map<string, number[]>;
   actors: Map<string, number[]>;
   count: number;
-  last: Head;
+  /** Seq, hash and time of the batch's last entry (of the head when the batch was made, while empty). */
+  lastSeq: number;
+  lastHash: Uint8Array;
+  lastTime: number;
   checkpoint: boolean;
   /** One promise per batch: every append in it derives its own from this one. */
   done: Promise<void>;
@@ -153,21 +156,31 @@ interface Batch {
 
 const ignore = (): undefined => undefined;
 
-// Hashes handed out (results, the head) are views into shared 4 KiB blocks, one object each
-// instead of an array, a buffer and its store: an entry in flight keeps fewer objects alive.
-// A block is never reused; it is collected once no hash in it is referenced.
+// Entry hashes are kept in shared 4 KiB blocks; what is handed out (results, the head) are
+// views into them, made when asked for: an entry in flight keeps no object of its own for
+// its hash. A block is never reused; it is collected once no hash in it is referenced.
 const HASH_BLOCK = 4096;
-let hashBlock = new Uint8Array(0);
+let hashBlock = new ArrayBuffer(0);
 let hashPos = 0;
-function hashSlot(value: Uint8Array): Uint8Array {
-  if (hashPos === hashBlock.length) {
-    hashBlock = new Uint8Array(HASH_BLOCK);
+
+/** Room for one more hash in the current block (`hashBlock`); returns its offset there. */
+function hashSlot(): number {
+  if (hashPos === hashBlock.byteLength) {
+    hashBlock = new ArrayBuffer(HASH_BLOCK);
     hashPos = 0;
   }
-  const h = hashBlock.subarray(hashPos, hashPos + BLAKE3_LEN);
-  for (let i = 0; i < BLAKE3_LEN; i++) h[i] = value[i] as number;
+  const at = hashPos;
   hashPos += BLAKE3_LEN;
-  return h;
+  return at;
+}
+
+/**
+ * The promise append() returns: resolves with the entry's result once its batch is durable.
+ * The result (and its hash view) is made then, so until the batch is durable the entry
+ * keeps only this closure's four values and the promise itself.
+ */
+function appended(done: Promise<void>, seq: Seq, time: number, block: ArrayBuffer, at: number): Promise<Appended> {
+  return done.then(() => ({seq, hash: new Uint8Array(block, at, BLAKE3_LEN), time}));
 }
 
 function newBatch(last: Head): Batch {
@@ -179,7 +192,20 @@ function newBatch(last: Head): Batch {
   });
   // A batch nobody awaits (a checkpoint-only flush) must not crash the process on failure.
   done.catch(ignore);
-  return {w: undefined, sessions: new Map(), actors: new Map(), count: 0, last, checkpoint: false, done, appends: [], resolve, reject};
+  return {
+    w: undefined,
+    sessions: new Map(),
+    actors: new Map(),
+    count: 0,
+    lastSeq: last.seq,
+    lastHash: last.hash,
+    lastTime: last.time,
+    checkpoint: false,
+    done,
+    appends: [],
+    resolve,
+    reject,
+  };
 }
 
 /**
@@ -256,7 +282,12 @@ export class Ledger {
   readonly #maxBatch: number;
   readonly #anchor: LedgerAnchor | undefined;
   readonly #onCheckpoint: ((a: LedgerAnchor) => void) | undefined;
-  #head: Head = {seq: 0, hash: ZERO_HASH, time: 0};
+  // The head, as three fields (an append changes them without allocating) and the object
+  // `head` returns, made when asked for.
+  #seq = 0;
+  #hash: Uint8Array = ZERO_HASH;
+  #time = 0;
+  #headObj: Head | undefined;
   #durable: Head = {seq: 0, hash: ZERO_HASH, time: 0};
   #lastCheckpointSeq = 0;
   #kernelKey: Uint8Array | undefined;
@@ -447,6 +478,17 @@ export class Ledger {
     return this.#mode;
   }
 
+  get #head(): Head {
+    return (this.#headObj ??= {seq: this.#seq, hash: this.#hash, time: this.#time});
+  }
+
+  set #head(h: Head) {
+    this.#seq = h.seq;
+    this.#hash = h.hash;
+    this.#time = h.time;
+    this.#headObj = h;
+  }
+
   #assertWritable(): void {
     if (this.#failed) throw this.#failed;
     if (this.#closing) throw new AstridError('LEDGER_CLOSED', 'the ledger is closing or closed');
@@ -480,16 +522,16 @@ export class Ledger {
   }
 
   #append<K extends EntryKind>(input: AppendInput<K>): Promise<Appended> {
-    const head = this.#add(input);
+    const at = this.#add(input);
     const b = this.#addedTo;
-    const p = b.done.then(() => head);
+    const p = appended(b.done, this.#seq as Seq, this.#time, hashBlock, at);
     b.appends.push(p);
     return p;
   }
 
   #enqueue<K extends EntryKind>(input: AppendInput<K>): Appended & {readonly durable: Promise<Appended>} {
-    const head = this.#add(input);
-    return new Enqueued(head.seq, head.hash, head.time, this.#addedTo.done);
+    this.#add(input);
+    return new Enqueued(this.#seq as Seq, this.#hash, this.#time, this.#addedTo.done);
   }
 
   /** Remember an id that passed its parser (bounded: the cache is dropped past 4,096 ids). */
@@ -499,15 +541,18 @@ export class Ledger {
     return id;
   }
 
-  /** Validate, stamp, encode, hash and queue one entry; returns the new head (its result). */
-  #add<K extends EntryKind>(input: AppendInput<K>): Appended {
+  /**
+   * Validate, stamp, encode, hash and queue one entry; it becomes the head (#seq, #hash,
+   * #time). Returns the offset of its hash in `hashBlock`.
+   */
+  #add<K extends EntryKind>(input: AppendInput<K>): number {
     this.#assertWritable();
     if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
     const kind: unknown = input.kind; // read once: what is checked is what is encoded
     if (!isEntryKind(kind)) {
       throw new AstridError('LEDGER_KIND_UNKNOWN', `unknown entry kind ${JSON.stringify(String(kind)).slice(0, 80)}`);
     }
-    if (kind === 'genesis' && this.#head.seq !== 0) {
+    if (kind === 'genesis' && this.#seq !== 0) {
       throw new AstridError('LEDGER_ENTRY_INVALID', 'genesis can only be the first entry');
     }
     const body = parseBody(kind as K, input.body);
@@ -528,14 +573,14 @@ export class Ledger {
     if (this.#pendingCount >= this.#maxPending) {
       throw new AstridError('LEDGER_OVERLOADED', `more than ${this.#maxPending} entries are waiting to be written`);
     }
-    const seq = (this.#head.seq + 1) as Seq;
+    const seq = (this.#seq + 1) as Seq;
     const now = this.#clock.now();
     if (!Number.isSafeInteger(now) || now < 0) throw new TypeError('clock.now() must return a non-negative integer');
-    const time = Math.max(now, this.#head.time); // never goes backwards
+    const time = Math.max(now, this.#time); // never goes backwards
     const entry: LedgerEntry<K> = {
       v: ENTRY_FORMAT_VERSION,
       seq,
-      prev: this.#head.hash,
+      prev: this.#hash,
       time,
       session,
       principal,
@@ -548,7 +593,9 @@ export class Ledger {
       throw new AstridError('LEDGER_ENTRY_TOO_LARGE', `entry of ${buf.length - BLAKE3_LEN} bytes exceeds ${MAX_ENTRY_BYTES}`);
     }
     buf.set(this.#hasher.hashOne(buf), 0); // now hash || entry bytes: the stored value
-    const hash = hashSlot(buf);
+    const at = hashSlot();
+    const hash = new Uint8Array(hashBlock, at, BLAKE3_LEN); // kept: the next entry's prev
+    for (let i = 0; i < BLAKE3_LEN; i++) hash[i] = buf[i] as number;
     const b = this.#pending;
     try {
       (b.w ??= this.store.writer()).put(entryKey(seq), buf);
@@ -564,9 +611,13 @@ export class Ledger {
     else al.push(seq);
     b.count++;
     this.#pendingCount++;
-    const head: Appended = {seq, hash, time};
-    this.#head = head;
-    b.last = head;
+    this.#seq = seq;
+    this.#hash = hash;
+    this.#time = time;
+    this.#headObj = undefined;
+    b.lastSeq = seq;
+    b.lastHash = hash;
+    b.lastTime = time;
     this.#addedTo = b;
     if (seq - this.#lastCheckpointSeq >= this.#checkpointEvery && this.#signer !== undefined) b.checkpoint = true;
     if (b.count >= this.#maxBatch && this.#writing === undefined) {
@@ -576,7 +627,7 @@ export class Ledger {
     } else {
       this.#scheduleFlush();
     }
-    return head;
+    return at;
   }
 
   #scheduleFlush(): void {
@@ -600,13 +651,13 @@ export class Ledger {
         for (const [id, seqs] of b.sessions) w.put(indexKey(P_SESSION, id, seqs[0] as number), encodePostings(seqs));
         for (const [id, seqs] of b.actors) w.put(indexKey(P_ACTOR, id, seqs[0] as number), encodePostings(seqs));
         let cp: Checkpoint | undefined;
-        if (b.checkpoint && this.#signer !== undefined && b.last.seq > this.#lastCheckpointSeq) {
-          cp = signCheckpoint(this.#signer, b.last.seq, b.last.hash, Math.max(this.#clock.now(), b.last.time));
+        if (b.checkpoint && this.#signer !== undefined && b.lastSeq > this.#lastCheckpointSeq) {
+          cp = signCheckpoint(this.#signer, b.lastSeq, b.lastHash, Math.max(this.#clock.now(), b.lastTime));
           w.put(checkpointKey(cp.seq), encodeCheckpoint(cp));
         }
         b.w = undefined;
         await w.write({sync: true});
-        this.#durable = b.last;
+        this.#durable = {seq: b.lastSeq, hash: b.lastHash, time: b.lastTime};
         if (cp !== undefined) {
           this.#lastCheckpointSeq = cp.seq;
           try {
