@@ -67,7 +67,10 @@ export interface LedgerOptions {
   readonly checkpointIntervalMs?: number;
   /** Most entries queued but not yet durable before append() refuses with LEDGER_OVERLOADED. */
   readonly maxPending?: number;
-  /** Seal a batch for writing once it holds this many entries and no write is in flight (default 1,000). */
+  /**
+   * Seal a batch for writing once it holds this many entries and no write is in flight.
+   * Default: adaptive, half the size of the last batch written and at least 512 (see #sealAt).
+   */
   readonly maxBatch?: number;
   /**
    * The newest checkpoint this kernel knows it wrote, kept outside the ledger (the kernel
@@ -155,6 +158,9 @@ interface Batch {
 }
 
 const ignore = (): undefined => undefined;
+
+/** The least a batch is sealed at while appends keep coming (see Ledger #sealAt). */
+const MIN_SEAL = 512;
 
 // Entry hashes are kept in shared 4 KiB blocks; what is handed out (results, the head) are
 // views into them, made when asked for: an entry in flight keeps no object of its own for
@@ -279,7 +285,17 @@ export class Ledger {
   readonly #checkpointEvery: number;
   readonly #maxPending: number;
   readonly #checkpointIntervalMs: number;
-  readonly #maxBatch: number;
+  readonly #maxBatch: number | undefined;
+  /**
+   * Entries at which the pending batch is sealed and written while no write is in flight.
+   * With many appends in flight, a batch sealed at half the size of the one before it splits
+   * them into two batches of about equal size: one is written while the other is encoded
+   * (with a fixed threshold, a window of 10k settles into batches of 1k and 9k, and the
+   * big one's write overlaps little). At least MIN_SEAL, so a small burst still goes out as
+   * one batch at its end: a sync costs milliseconds, and splitting a burst that takes less
+   * CPU than that only adds syncs.
+   */
+  #sealAt: number;
   readonly #anchor: LedgerAnchor | undefined;
   readonly #onCheckpoint: ((a: LedgerAnchor) => void) | undefined;
   // The head, as three fields (an append changes them without allocating) and the object
@@ -314,7 +330,8 @@ export class Ledger {
     this.#checkpointEvery = o.checkpointEvery ?? 10_000;
     this.#maxPending = o.maxPending ?? 1 << 20;
     this.#checkpointIntervalMs = o.checkpointIntervalMs ?? 5_000;
-    this.#maxBatch = Math.max(1, o.maxBatch ?? 1_000);
+    this.#maxBatch = o.maxBatch === undefined ? undefined : Math.max(1, o.maxBatch);
+    this.#sealAt = this.#maxBatch ?? MIN_SEAL;
     this.#anchor = o.anchor;
     this.#onCheckpoint = o.onCheckpoint;
     this.#pending = newBatch(this.#head);
@@ -620,7 +637,7 @@ export class Ledger {
     b.lastTime = time;
     this.#addedTo = b;
     if (seq - this.#lastCheckpointSeq >= this.#checkpointEvery && this.#signer !== undefined) b.checkpoint = true;
-    if (b.count >= this.#maxBatch && this.#writing === undefined) {
+    if (b.count >= this.#sealAt && this.#writing === undefined) {
       // Seal now rather than at the end of the caller's synchronous burst: the batch is
       // written (on libuv's thread) while the caller goes on encoding the next entries.
       void this.#flush();
@@ -667,6 +684,7 @@ export class Ledger {
           }
         }
         this.#pendingCount -= b.count;
+        if (this.#maxBatch === undefined) this.#sealAt = Math.max(MIN_SEAL, b.count >> 1);
         b.resolve();
       } catch (e) {
         this.#fail(e, b);
