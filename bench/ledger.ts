@@ -60,6 +60,7 @@ class CountingLevelStore extends LevelStore {
       get length() {
         return w.length;
       },
+      copies: w.copies,
       put: (key, value) => w.put(key, value),
       del: (key) => w.del(key),
       write: (options) => {

@@ -390,15 +390,43 @@ function asciiAt(out: Uint8Array, o: number, t: string): number {
  * bin 8.
  */
 export function encodeWithPrev(e: LedgerEntry): Uint8Array {
-  const {v, seq, prev, time, session, principal, actor, kind} = e;
+  return encodeFields(e.v, e.seq, e.prev, e.time, e.session, e.principal, e.actor, e.kind, e.body, false);
+}
+
+// Where encodeFields writes when asked for a reusable result.
+let reuseBuf = new ArrayBuffer(4096);
+
+/**
+ * encodeWithPrev from the fields themselves (the ledger's append path: no entry object).
+ * With `reuse`, the result is a view into a buffer that the next call overwrites, for a
+ * caller that copies it at once (a store whose writer copies on put); otherwise it is
+ * carved from a slab and stays valid.
+ */
+export function encodeFields(
+  v: number,
+  seq: number,
+  prev: Uint8Array,
+  time: number,
+  session: string,
+  principal: string,
+  actor: string,
+  kind: string,
+  body: unknown,
+  reuse: boolean,
+): Uint8Array {
   wp = 0;
-  encodeBody(e.body);
+  encodeBody(body);
   const bodyLen = wp;
   const size =
     BLAKE3_LEN + 1 + K_V.length + uintSize(v) + K_SEQ.length + uintSize(seq) + K_PREV.length + 2 + BLAKE3_LEN + K_TIME.length + uintSize(time) +
     K_SESSION.length + asciiSize(session) + K_PRINCIPAL.length + asciiSize(principal) + K_ACTOR.length + asciiSize(actor) +
     K_KIND.length + asciiSize(kind) + K_BODY.length + bodyLen;
-  const out = slab(size);
+  let out: Uint8Array;
+  if (!reuse) out = slab(size);
+  else {
+    if (reuseBuf.byteLength < size || reuseBuf.byteLength > 4 * SCRATCH * 64) reuseBuf = new ArrayBuffer(Math.max(4096, size));
+    out = new Uint8Array(reuseBuf, 0, size);
+  }
   out.set(prev, 0);
   let o = BLAKE3_LEN;
   out[o++] = 0x89;

@@ -13,7 +13,7 @@
  */
 import {AstridError} from '../errors/index.js';
 import {Blake3, BLAKE3_LEN, toHex, bytesEqual, readU64be} from '../crypto/index.js';
-import {encodeWithPrev, decodeEntry, MAX_ENTRY_BYTES, type AnyEntry, type LedgerEntry} from './codec.js';
+import {encodeFields, decodeEntry, MAX_ENTRY_BYTES, type AnyEntry} from './codec.js';
 import {
   KERNEL_ACTOR,
   KERNEL_PRINCIPAL,
@@ -34,6 +34,7 @@ import {
   P_SESSION,
   checkpointKey,
   entryKey,
+  entryKeyInto,
   indexKey,
   indexRange,
   metaKey,
@@ -318,6 +319,8 @@ export class Ledger {
   #closed: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #pendingCount = 0;
+  /** The entry key, rewritten for each append when the store's writer copies on put. */
+  readonly #key = new Uint8Array(9);
   /** Ids already validated (all three kinds share one grammar): skips the regex on the hot path. */
   readonly #knownIds = new Set<string>();
 
@@ -594,18 +597,17 @@ export class Ledger {
     const now = this.#clock.now();
     if (!Number.isSafeInteger(now) || now < 0) throw new TypeError('clock.now() must return a non-negative integer');
     const time = Math.max(now, this.#time); // never goes backwards
-    const entry: LedgerEntry<K> = {
-      v: ENTRY_FORMAT_VERSION,
-      seq,
-      prev: this.#hash,
-      time,
-      session,
-      principal,
-      actor,
-      kind: kind as K,
-      body,
-    };
-    const buf = encodeWithPrev(entry); // prev || entry bytes: the chain hash input, in one buffer
+    const b = this.#pending;
+    let w: BatchWriter;
+    try {
+      w = b.w ??= this.store.writer();
+    } catch (e) {
+      throw this.#fail(e);
+    }
+    // prev || entry bytes: the chain hash input, in one buffer. A writer that copies on put
+    // lets every entry be encoded into the same buffer, and keyed with the same key buffer.
+    const copies = w.copies === true;
+    const buf = encodeFields(ENTRY_FORMAT_VERSION, seq, this.#hash, time, session, principal, actor, kind, body, copies);
     if (buf.length - BLAKE3_LEN > MAX_ENTRY_BYTES) {
       throw new AstridError('LEDGER_ENTRY_TOO_LARGE', `entry of ${buf.length - BLAKE3_LEN} bytes exceeds ${MAX_ENTRY_BYTES}`);
     }
@@ -613,9 +615,8 @@ export class Ledger {
     const at = hashSlot();
     const hash = new Uint8Array(hashBlock, at, BLAKE3_LEN); // kept: the next entry's prev
     for (let i = 0; i < BLAKE3_LEN; i++) hash[i] = buf[i] as number;
-    const b = this.#pending;
     try {
-      (b.w ??= this.store.writer()).put(entryKey(seq), buf);
+      w.put(copies ? entryKeyInto(this.#key, seq) : entryKey(seq), buf);
     } catch (e) {
       // The batch can no longer be trusted to hold what was acknowledged into it.
       throw this.#fail(e);

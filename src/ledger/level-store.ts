@@ -23,6 +23,8 @@ type ChainedBatch = ReturnType<ClassicLevel<Uint8Array, Uint8Array>['batch']>;
  * The native batch is made on the first op.
  */
 class LevelWriter implements BatchWriter {
+  /** classic-level's batch_put copies both into the native write batch. */
+  readonly copies = true;
   readonly #db: ClassicLevel<Uint8Array, Uint8Array>;
   #b: ChainedBatch | undefined;
   #n = 0;

@@ -29,6 +29,11 @@ export type StoreStatus = 'new' | 'opening' | 'open' | 'closing' | 'closed';
 export interface BatchWriter {
   /** Ops added so far. */
   readonly length: number;
+  /**
+   * True when `put` copies the key and value before it returns, so the caller may reuse
+   * their memory at once (the ledger then encodes every entry into the same buffer).
+   */
+  readonly copies?: boolean;
   /** @throws TypeError on a key that is not a non-empty Uint8Array or a value that is not a Uint8Array. */
   put(key: Uint8Array, value: Uint8Array): void;
   del(key: Uint8Array): void;
