@@ -7,8 +7,8 @@
  */
 import {Packr, Unpackr} from 'msgpackr';
 import {BLAKE3_LEN} from '../crypto/index.js';
-import {isId, type ActorId, type PrincipalId, type Seq, type SessionId} from './ids.js';
-import {ENTRY_FORMAT_VERSION, isEntryKind, parseBody, type BodyByKind, type EntryKind} from './kinds.js';
+import {ID_RE, isId, type ActorId, type PrincipalId, type Seq, type SessionId} from './ids.js';
+import {ENTRY_FORMAT_VERSION, ENTRY_KINDS, MAX_NOTE_CHARS, isEntryKind, parseBody, type BodyByKind, type EntryKind} from './kinds.js';
 
 /** Largest encoded entry accepted (bytes). */
 export const MAX_ENTRY_BYTES = 1024 * 1024;
@@ -44,15 +44,16 @@ export function encodeEntry(e: LedgerEntry): Uint8Array {
 // collect by the thousand. A slab is never reused; it is collected once no view of it is
 // left (the stores copy what they keep).
 const SLAB = 256 * 1024;
-let slabBuf = new Uint8Array(0);
+let slabBuf = new ArrayBuffer(0);
 let slabPos = 0;
 function slab(n: number): Uint8Array {
   if (n > SLAB / 4) return new Uint8Array(n);
-  if (slabPos + n > slabBuf.length) {
-    slabBuf = new Uint8Array(SLAB);
+  if (slabPos + n > slabBuf.byteLength) {
+    slabBuf = new ArrayBuffer(SLAB);
     slabPos = 0;
   }
-  const v = slabBuf.subarray(slabPos, slabPos + n);
+  // A view made by the constructor, not subarray(): no species lookup on the hot path.
+  const v = new Uint8Array(slabBuf, slabPos, n);
   slabPos += (n + 7) & ~7;
   return v;
 }
@@ -69,91 +70,383 @@ const K_ACTOR = KEY('actor');
 const K_KIND = KEY('kind');
 const K_BODY = KEY('body');
 
+// The encoder writes into one reused scratch buffer (grown on demand, dropped again after a
+// very large entry), then copies the result into a slab: one copy of the entry, no closure,
+// no intermediate buffer per field.
+const SCRATCH = 16 * 1024;
+let w: Uint8Array = new Uint8Array(SCRATCH);
+let wb: Buffer = Buffer.from(w.buffer, w.byteOffset, w.byteLength);
+let wv: DataView = new DataView(w.buffer, w.byteOffset, w.byteLength);
+let wp = 0;
+
+// Buffer's own UTF-8 writer without Buffer#write's argument handling (msgpackr calls the
+// same method); Buffer#write where it is missing.
+type Utf8Writer = {utf8Write?: (s: string, offset: number, length: number) => number};
+const nativeUtf8Write = (Buffer.prototype as unknown as Utf8Writer).utf8Write;
+function utf8Write(value: string, at: number): number {
+  return nativeUtf8Write !== undefined ? nativeUtf8Write.call(wb, value, at, w.length - at) : wb.write(value, at, w.length - at, 'utf8');
+}
+
+function room(n: number): void {
+  if (wp + n <= w.length) return;
+  let size = w.length * 2;
+  while (size < wp + n) size *= 2;
+  const grown = new Uint8Array(size);
+  grown.set(w.subarray(0, wp));
+  setScratch(grown);
+}
+
+function setScratch(b: Uint8Array): void {
+  w = b;
+  wb = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  wv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function putBytes(b: Uint8Array): void {
+  w.set(b, wp);
+  wp += b.length;
+}
+
+/**
+ * A string exactly as msgpackr writes it: UTF-8 by hand under 64 UTF-16 units (a lone
+ * surrogate as its 3-byte form), by Buffer's UTF-8 writer from 64 on (a lone surrogate as
+ * U+FFFD), with the smallest header for the byte length.
+ */
+function packString(value: string): void {
+  const n = value.length;
+  const headerSize = n < 0x20 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  room(headerSize + n * 3);
+  const at = wp + headerSize;
+  let len: number;
+  if (n < 0x40) {
+    let p = at;
+    for (let i = 0; i < n; i++) {
+      let c1 = value.charCodeAt(i);
+      let c2: number;
+      if (c1 < 0x80) {
+        w[p++] = c1;
+      } else if (c1 < 0x800) {
+        w[p++] = (c1 >> 6) | 0xc0;
+        w[p++] = (c1 & 0x3f) | 0x80;
+      } else if ((c1 & 0xfc00) === 0xd800 && ((c2 = value.charCodeAt(i + 1)) & 0xfc00) === 0xdc00) {
+        c1 = 0x10000 + ((c1 & 0x03ff) << 10) + (c2 & 0x03ff);
+        i++;
+        w[p++] = (c1 >> 18) | 0xf0;
+        w[p++] = ((c1 >> 12) & 0x3f) | 0x80;
+        w[p++] = ((c1 >> 6) & 0x3f) | 0x80;
+        w[p++] = (c1 & 0x3f) | 0x80;
+      } else {
+        w[p++] = (c1 >> 12) | 0xe0;
+        w[p++] = ((c1 >> 6) & 0x3f) | 0x80;
+        w[p++] = (c1 & 0x3f) | 0x80;
+      }
+    }
+    len = p - at;
+  } else {
+    len = utf8Write(value, at);
+  }
+  const need = len < 0x20 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
+  if (need !== headerSize) w.copyWithin(wp + need, at, at + len);
+  if (need === 1) w[wp++] = 0xa0 | len;
+  else if (need === 2) {
+    w[wp++] = 0xd9;
+    w[wp++] = len;
+  } else if (need === 3) {
+    w[wp++] = 0xda;
+    w[wp++] = len >> 8;
+    w[wp++] = len & 0xff;
+  } else {
+    w[wp++] = 0xdb;
+    wv.setUint32(wp, len);
+    wp += 4;
+  }
+  wp += len;
+}
+
+/** A container header (fixmap/fixarray, 16- or 32-bit length) as msgpackr writes it. */
+function packLength(n: number, fix: number, t16: number, t32: number): void {
+  room(5);
+  if (n < 0x10) w[wp++] = fix | n;
+  else if (n < 0x10000) {
+    w[wp++] = t16;
+    w[wp++] = n >> 8;
+    w[wp++] = n & 0xff;
+  } else {
+    w[wp++] = t32;
+    wv.setUint32(wp, n);
+    wp += 4;
+  }
+}
+
+/**
+ * Write `value` as plain msgpack, byte for byte what msgpackr's Packr (useRecords: false,
+ * moreTypes: false, variableMapSize: true) writes for it. Only the types body parsers
+ * produce are handled: string, number, boolean, null, plain objects, arrays and
+ * Uint8Arrays (or Buffers). Anything else returns false and the caller packs the whole
+ * body with msgpackr instead, so the stored bytes never depend on which path was taken.
+ */
+function packPlain(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      packString(value);
+      return true;
+    case 'number': {
+      room(9);
+      const v = value;
+      if (v >>> 0 === v) {
+        if (v < 0x80) w[wp++] = v;
+        else if (v < 0x100) {
+          w[wp++] = 0xcc;
+          w[wp++] = v;
+        } else if (v < 0x10000) {
+          w[wp++] = 0xcd;
+          w[wp++] = v >> 8;
+          w[wp++] = v & 0xff;
+        } else {
+          w[wp++] = 0xce;
+          wv.setUint32(wp, v);
+          wp += 4;
+        }
+      } else if (v >> 0 === v) {
+        if (v >= -0x20) w[wp++] = 0x100 + v;
+        else if (v >= -0x80) {
+          w[wp++] = 0xd0;
+          w[wp++] = v + 0x100;
+        } else if (v >= -0x8000) {
+          w[wp++] = 0xd1;
+          wv.setInt16(wp, v);
+          wp += 2;
+        } else {
+          w[wp++] = 0xd2;
+          wv.setInt32(wp, v);
+          wp += 4;
+        }
+      } else {
+        w[wp++] = 0xcb;
+        wv.setFloat64(wp, v);
+        wp += 8;
+      }
+      return true;
+    }
+    case 'boolean':
+      room(1);
+      w[wp++] = value ? 0xc3 : 0xc2;
+      return true;
+    case 'object': {
+      if (value === null) {
+        room(1);
+        w[wp++] = 0xc0;
+        return true;
+      }
+      if (depth > MAX_DEPTH) return false;
+      const ctor = (value as {constructor?: unknown}).constructor;
+      if (ctor === Object) {
+        const o = value as Record<string, unknown>;
+        const keys = Object.keys(o);
+        packLength(keys.length, 0x80, 0xde, 0xdf);
+        for (let i = 0; i < keys.length; i++) {
+          const k = keys[i] as string;
+          packString(k);
+          if (!packPlain(o[k], depth + 1)) return false;
+        }
+        return true;
+      }
+      if (ctor === Array) {
+        const a = value as unknown[];
+        packLength(a.length, 0x90, 0xdc, 0xdd);
+        for (let i = 0; i < a.length; i++) if (!packPlain(a[i], depth + 1)) return false;
+        return true;
+      }
+      if (ctor === Uint8Array || ctor === Buffer) {
+        const b = value as Uint8Array;
+        const n = b.byteLength;
+        room(5 + n);
+        if (n < 0x100) {
+          w[wp++] = 0xc4;
+          w[wp++] = n;
+        } else if (n < 0x10000) {
+          w[wp++] = 0xc5;
+          w[wp++] = n >> 8;
+          w[wp++] = n & 0xff;
+        } else {
+          w[wp++] = 0xc6;
+          wv.setUint32(wp, n);
+          wp += 4;
+        }
+        putBytes(b);
+        return true;
+      }
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
+/** A body as plain msgpack: the same bytes as `packr.pack(body)` (tests hold the two equal). */
+export function packBody(body: unknown): Uint8Array {
+  wp = 0;
+  encodeBody(body);
+  return done(0).slice();
+}
+
+function encodeBody(body: unknown): void {
+  const start = wp;
+  if (!packPlain(body, 0)) {
+    wp = start;
+    const b = packr.pack(body);
+    room(b.length);
+    putBytes(b);
+  }
+}
+
+/** The scratch from `from` to the write position, as a view; drops an outsized scratch afterwards. */
+function done(from: number): Uint8Array {
+  const out = w.subarray(from, wp);
+  dropOutsized(); // `out` keeps the big one alive until copied
+  return out;
+}
+
+function dropOutsized(): void {
+  if (w.length > 4 * SCRATCH * 64) setScratch(new Uint8Array(SCRATCH));
+}
+
+/** `b` copied to out[o...]; returns the offset after it. A loop beats TypedArray#set for a few bytes. */
+function copyIn(out: Uint8Array, o: number, b: Uint8Array): number {
+  for (let i = 0; i < b.length; i++) out[o + i] = b[i] as number;
+  return o + b.length;
+}
+
+/** Bytes of a safe integer >= 0 as a msgpack uint in its smallest form. */
+function uintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x1_0000_0000 ? 5 : 9;
+}
+
+/** A safe integer >= 0 as a msgpack uint in its smallest form at out[o]; returns the offset after it. */
+function uintAt(out: Uint8Array, o: number, n: number): number {
+  if (n < 0x80) {
+    out[o] = n;
+    return o + 1;
+  }
+  if (n < 0x100) {
+    out[o] = 0xcc;
+    out[o + 1] = n;
+    return o + 2;
+  }
+  if (n < 0x10000) {
+    out[o] = 0xcd;
+    out[o + 1] = n >>> 8;
+    out[o + 2] = n & 0xff;
+    return o + 3;
+  }
+  if (n < 0x1_0000_0000) {
+    out[o] = 0xce;
+    out[o + 1] = n >>> 24;
+    out[o + 2] = (n >>> 16) & 0xff;
+    out[o + 3] = (n >>> 8) & 0xff;
+    out[o + 4] = n & 0xff;
+    return o + 5;
+  }
+  const hi = Math.floor(n / 0x1_0000_0000);
+  const lo = n >>> 0;
+  out[o] = 0xcf;
+  out[o + 1] = hi >>> 24;
+  out[o + 2] = (hi >>> 16) & 0xff;
+  out[o + 3] = (hi >>> 8) & 0xff;
+  out[o + 4] = hi & 0xff;
+  out[o + 5] = lo >>> 24;
+  out[o + 6] = (lo >>> 16) & 0xff;
+  out[o + 7] = (lo >>> 8) & 0xff;
+  out[o + 8] = lo & 0xff;
+  return o + 9;
+}
+
+/** Bytes of an id or kind (ASCII, validated by the ledger, at most 255 characters) as a str. */
+function asciiSize(t: string): number {
+  return (t.length < 32 ? 1 : 2) + t.length;
+}
+
+/** An id or kind as fixstr or str 8 at out[o]; returns the offset after it. */
+function asciiAt(out: Uint8Array, o: number, t: string): number {
+  const n = t.length;
+  if (n < 32) out[o++] = 0xa0 | n;
+  else {
+    out[o++] = 0xd9;
+    out[o++] = n;
+  }
+  for (let i = 0; i < n; i++) out[o + i] = t.charCodeAt(i);
+  return o + n;
+}
+
 /**
  * Encode an entry into a fresh buffer laid out as `prev (32 bytes) || entry bytes`: exactly
  * the input of the chain hash, so it is hashed in one pass, after which the caller can
  * overwrite the first 32 bytes with the hash to get the stored value (hash || bytes) with no
- * further copy. The envelope is written by hand (it is the hot path of every append); the
- * body goes through msgpackr. The result is plain msgpack: a fixmap of the nine fields in
- * order, unsigned integers in their smallest form, ids and kinds as str, prev as bin 8.
+ * further copy. The body is encoded first, into the scratch buffer, by hand, byte for byte
+ * as msgpackr would write it (msgpackr itself for any value the hand encoder does not
+ * cover); then the envelope, whose size is then known, is written by hand straight into the
+ * result and the body copied after it. The result is plain msgpack: a fixmap of the nine
+ * fields in order, unsigned integers in their smallest form, ids and kinds as str, prev as
+ * bin 8.
  */
 export function encodeWithPrev(e: LedgerEntry): Uint8Array {
-  const body = packr.pack(e.body);
-  const session = e.session;
-  const principal = e.principal;
-  const actor = e.actor;
-  const kind = e.kind;
-  // Upper bound: fixed parts + ids (ASCII, <= 128 chars each: 2-byte header) + body.
-  const size = BLAKE3_LEN + 1 + K_V.length + 9 + K_SEQ.length + 9 + K_PREV.length + 2 + 32 + K_TIME.length + 9 +
-    K_SESSION.length + 2 + session.length + K_PRINCIPAL.length + 2 + principal.length + K_ACTOR.length + 2 + actor.length +
-    K_KIND.length + 2 + kind.length + K_BODY.length + body.length;
-  const out = slab(size);
-  out.set(e.prev, 0);
+  return encodeFields(e.v, e.seq, e.prev, e.time, e.session, e.principal, e.actor, e.kind, e.body, false);
+}
+
+// Where encodeFields writes when asked for a reusable result.
+let reuseBuf = new ArrayBuffer(4096);
+
+/**
+ * encodeWithPrev from the fields themselves (the ledger's append path: no entry object).
+ * With `reuse`, the result is a view into a buffer that the next call overwrites, for a
+ * caller that copies it at once (a store whose writer copies on put); otherwise it is
+ * carved from a slab and stays valid.
+ */
+export function encodeFields(
+  v: number,
+  seq: number,
+  prev: Uint8Array,
+  time: number,
+  session: string,
+  principal: string,
+  actor: string,
+  kind: string,
+  body: unknown,
+  reuse: boolean,
+): Uint8Array {
+  wp = 0;
+  encodeBody(body);
+  const bodyLen = wp;
+  const size =
+    BLAKE3_LEN + 1 + K_V.length + uintSize(v) + K_SEQ.length + uintSize(seq) + K_PREV.length + 2 + BLAKE3_LEN + K_TIME.length + uintSize(time) +
+    K_SESSION.length + asciiSize(session) + K_PRINCIPAL.length + asciiSize(principal) + K_ACTOR.length + asciiSize(actor) +
+    K_KIND.length + asciiSize(kind) + K_BODY.length + bodyLen;
+  let out: Uint8Array;
+  if (!reuse) out = slab(size);
+  else {
+    if (reuseBuf.byteLength < size || reuseBuf.byteLength > 4 * SCRATCH * 64) reuseBuf = new ArrayBuffer(Math.max(4096, size));
+    out = new Uint8Array(reuseBuf, 0, size);
+  }
+  out.set(prev, 0);
   let o = BLAKE3_LEN;
-  const raw = (b: Uint8Array): void => {
-    out.set(b, o);
-    o += b.length;
-  };
-  const uint = (n: number): void => {
-    if (n < 0x80) out[o++] = n;
-    else if (n < 0x100) {
-      out[o++] = 0xcc;
-      out[o++] = n;
-    } else if (n < 0x10000) {
-      out[o++] = 0xcd;
-      out[o++] = n >>> 8;
-      out[o++] = n & 0xff;
-    } else if (n < 0x1_0000_0000) {
-      out[o++] = 0xce;
-      out[o++] = n >>> 24;
-      out[o++] = (n >>> 16) & 0xff;
-      out[o++] = (n >>> 8) & 0xff;
-      out[o++] = n & 0xff;
-    } else {
-      const hi = Math.floor(n / 0x1_0000_0000);
-      const lo = n >>> 0;
-      out[o++] = 0xcf;
-      out[o++] = hi >>> 24;
-      out[o++] = (hi >>> 16) & 0xff;
-      out[o++] = (hi >>> 8) & 0xff;
-      out[o++] = hi & 0xff;
-      out[o++] = lo >>> 24;
-      out[o++] = (lo >>> 16) & 0xff;
-      out[o++] = (lo >>> 8) & 0xff;
-      out[o++] = lo & 0xff;
-    }
-  };
-  const str = (t: string): void => {
-    // ids and kinds are ASCII (validated by the ledger), so length in chars = bytes
-    if (t.length < 32) out[o++] = 0xa0 | t.length;
-    else {
-      out[o++] = 0xd9;
-      out[o++] = t.length;
-    }
-    for (let i = 0; i < t.length; i++) out[o++] = t.charCodeAt(i);
-  };
   out[o++] = 0x89;
-  raw(K_V);
-  uint(e.v);
-  raw(K_SEQ);
-  uint(e.seq);
-  raw(K_PREV);
+  o = uintAt(out, copyIn(out, o, K_V), v);
+  o = uintAt(out, copyIn(out, o, K_SEQ), seq);
+  o = copyIn(out, o, K_PREV);
   out[o++] = 0xc4;
   out[o++] = BLAKE3_LEN;
-  raw(e.prev);
-  raw(K_TIME);
-  uint(e.time);
-  raw(K_SESSION);
-  str(session);
-  raw(K_PRINCIPAL);
-  str(principal);
-  raw(K_ACTOR);
-  str(actor);
-  raw(K_KIND);
-  str(kind);
-  raw(K_BODY);
-  raw(body);
-  return out.subarray(0, o);
+  out.set(prev, o);
+  o += BLAKE3_LEN;
+  o = uintAt(out, copyIn(out, o, K_TIME), time);
+  o = asciiAt(out, copyIn(out, o, K_SESSION), session);
+  o = asciiAt(out, copyIn(out, o, K_PRINCIPAL), principal);
+  o = asciiAt(out, copyIn(out, o, K_ACTOR), actor);
+  o = asciiAt(out, copyIn(out, o, K_KIND), kind);
+  o = copyIn(out, o, K_BODY);
+  if (bodyLen <= 64) for (let i = 0; i < bodyLen; i++) out[o + i] = w[i] as number;
+  else out.set(new Uint8Array(w.buffer, w.byteOffset, bodyLen), o);
+  dropOutsized();
+  return out;
 }
 
 const FIELDS = ['v', 'seq', 'prev', 'time', 'session', 'principal', 'actor', 'kind', 'body'] as const;
@@ -256,79 +549,154 @@ function isPlainMsgpack(b: Uint8Array): boolean {
 /** Result of decoding untrusted entry bytes. */
 export type DecodeResult = {readonly ok: true; readonly entry: AnyEntry} | {readonly ok: false; readonly problem: string};
 
-const knownIds = new Set<string>();
-function idOk(s: string): boolean {
-  if (knownIds.has(s)) return true;
-  if (!isId(s)) return false;
-  if (knownIds.size > 4096) knownIds.clear();
-  knownIds.add(s);
+// Id grammar as byte tables, derived from ID_RE itself: ID_FIRST for the first character,
+// ID_REST for the others (non-ASCII bytes are in neither).
+const ID_FIRST = new Uint8Array(256);
+const ID_REST = new Uint8Array(256);
+for (let c = 0; c < 0x80; c++) {
+  const ch = String.fromCharCode(c);
+  if (ID_RE.test(ch)) ID_FIRST[c] = 1;
+  if (ID_RE.test(`a${ch}`)) ID_REST[c] = 1;
+}
+const ID_MAX = 128;
+
+/** Kinds by name bytes (ASCII), index as in ENTRY_KINDS. */
+const KIND_BYTES: readonly Uint8Array[] = ENTRY_KINDS.map((k) => new Uint8Array(Buffer.from(k, 'latin1')));
+const KIND_NOTE = ENTRY_KINDS.indexOf('note');
+const KIND_GENESIS = ENTRY_KINDS.indexOf('genesis');
+
+/**
+ * Where scanEnvelope found the fields of the entry it last accepted: module state rather
+ * than an object per entry (verification scans every entry). Offsets are into the array
+ * that was scanned.
+ */
+const env = {seq: 0, time: 0, prevAt: 0, sessionAt: 0, sessionLen: 0, principalAt: 0, principalLen: 0, actorAt: 0, actorLen: 0, kind: -1, bodyAt: 0};
+
+/** Smallest-or-not msgpack uint at `o`: sets envUint and returns the offset after it, or -1. */
+let envUint = 0;
+function scanUint(b: Uint8Array, o: number, n: number): number {
+  if (o >= n) return -1;
+  const t = b[o++] as number;
+  if (t < 0x80) {
+    envUint = t;
+    return o;
+  }
+  const w = t === 0xcc ? 1 : t === 0xcd ? 2 : t === 0xce ? 4 : t === 0xcf ? 8 : 0;
+  if (w === 0 || o + w > n) return -1;
+  let v = 0;
+  for (let i = 0; i < w; i++) v = v * 256 + (b[o++] as number);
+  if (!Number.isSafeInteger(v)) return -1;
+  envUint = v;
+  return o;
+}
+
+/** A fixstr or str 8 at `o`: sets envStrAt/envStrLen and returns the offset after it, or -1. */
+let envStrAt = 0;
+let envStrLen = 0;
+function scanStr(b: Uint8Array, o: number, n: number): number {
+  if (o >= n) return -1;
+  const t = b[o++] as number;
+  let len: number;
+  if (t >= 0xa0 && t <= 0xbf) len = t & 0x1f;
+  else if (t === 0xd9 && o < n) len = b[o++] as number;
+  else return -1;
+  if (o + len > n) return -1;
+  envStrAt = o;
+  envStrLen = len;
+  return o + len;
+}
+
+/** A str (scanned by scanStr) that is a valid id. */
+function idAt(b: Uint8Array, at: number, len: number): boolean {
+  if (len < 1 || len > ID_MAX || ID_FIRST[b[at] as number] !== 1) return false;
+  for (let i = 1; i < len; i++) if (ID_REST[b[at + i] as number] !== 1) return false;
   return true;
 }
 
+function keyAt(b: Uint8Array, o: number, n: number, k: Uint8Array): number {
+  if (o + k.length > n) return -1;
+  for (let i = 0; i < k.length; i++) if (b[o + i] !== k[i]) return -1;
+  return o + k.length;
+}
+
+/** Index in ENTRY_KINDS of the kind named by b[at, at + len), or -1. */
+function kindAt(b: Uint8Array, at: number, len: number): number {
+  for (let k = 0; k < KIND_BYTES.length; k++) {
+    const name = KIND_BYTES[k] as Uint8Array;
+    if (name.length !== len) continue;
+    let i = 0;
+    while (i < len && b[at + i] === name[i]) i++;
+    if (i === len) return k;
+  }
+  return -1;
+}
+
 /**
- * Fast path for entries in the canonical layout encodeWithPrev writes: the envelope is
- * read by hand (exact key bytes, smallest-form uints, bin 8 prev, ASCII str ids) and only
- * the body goes through the generic plain-msgpack check and msgpackr. Returns undefined
- * when the bytes are not in that layout, and the caller falls back to the generic decoder,
- * which accepts exactly the same entries (any valid plain encoding), so the two paths
- * never disagree on validity, only on speed.
+ * Check the envelope of an entry in the canonical layout encodeWithPrev writes, in
+ * b[start, end): exact key bytes, uints (any width), bin 8 prev, and ids and kind as
+ * fixstr or str 8 that match the id grammar and the kind union. Builds no string: fills
+ * `env` and returns true, or returns false when the envelope is not in that layout (or not
+ * valid); the body is not looked at.
  */
-function decodeCanonical(b: Uint8Array): DecodeResult | undefined {
-  let o = 0;
-  const n = b.length;
-  const key = (k: Uint8Array): boolean => {
-    if (o + k.length > n) return false;
-    for (let i = 0; i < k.length; i++) if (b[o + i] !== k[i]) return false;
-    o += k.length;
-    return true;
-  };
-  const uint = (): number => {
-    if (o >= n) return -1;
-    const t = b[o++] as number;
-    if (t < 0x80) return t;
-    const w = t === 0xcc ? 1 : t === 0xcd ? 2 : t === 0xce ? 4 : t === 0xcf ? 8 : 0;
-    if (w === 0 || o + w > n) return -1;
-    let v = 0;
-    for (let i = 0; i < w; i++) v = v * 256 + (b[o++] as number);
-    return Number.isSafeInteger(v) ? v : -1;
-  };
-  const str = (): string | undefined => {
-    if (o >= n) return undefined;
-    const t = b[o++] as number;
-    let len: number;
-    if (t >= 0xa0 && t <= 0xbf) len = t & 0x1f;
-    else if (t === 0xd9 && o < n) len = b[o++] as number;
-    else return undefined;
-    if (o + len > n) return undefined;
-    let out = '';
-    for (let i = 0; i < len; i++) {
-      const c = b[o + i] as number;
-      if (c >= 0x80) return undefined;
-      out += String.fromCharCode(c);
-    }
-    o += len;
-    return out;
-  };
-  if (b[o++] !== 0x89 || !key(K_V)) return undefined;
-  const v = uint();
-  if (v !== ENTRY_FORMAT_VERSION || !key(K_SEQ)) return undefined;
-  const seq = uint();
-  if (seq < 1 || !key(K_PREV) || b[o] !== 0xc4 || b[o + 1] !== BLAKE3_LEN || o + 2 + BLAKE3_LEN > n) return undefined;
-  const prev = b.subarray(o + 2, o + 2 + BLAKE3_LEN);
+function scanEnvelope(b: Uint8Array, start: number, end: number): boolean {
+  let o = start;
+  if (o >= end || b[o++] !== 0x89) return false;
+  if ((o = keyAt(b, o, end, K_V)) < 0 || (o = scanUint(b, o, end)) < 0 || envUint !== ENTRY_FORMAT_VERSION) return false;
+  if ((o = keyAt(b, o, end, K_SEQ)) < 0 || (o = scanUint(b, o, end)) < 0 || envUint < 1) return false;
+  env.seq = envUint;
+  if ((o = keyAt(b, o, end, K_PREV)) < 0 || b[o] !== 0xc4 || b[o + 1] !== BLAKE3_LEN || o + 2 + BLAKE3_LEN > end) return false;
+  env.prevAt = o + 2;
   o += 2 + BLAKE3_LEN;
-  if (!key(K_TIME)) return undefined;
-  const time = uint();
-  if (time < 0 || !key(K_SESSION)) return undefined;
-  const session = str();
-  if (session === undefined || !key(K_PRINCIPAL)) return undefined;
-  const principal = str();
-  if (principal === undefined || !key(K_ACTOR)) return undefined;
-  const actor = str();
-  if (actor === undefined || !key(K_KIND)) return undefined;
-  const kind = str();
-  if (kind === undefined || !key(K_BODY)) return undefined;
-  if (!idOk(session) || !idOk(principal) || !idOk(actor) || !isEntryKind(kind)) return undefined;
-  const bodyBytes = b.subarray(o);
+  if ((o = keyAt(b, o, end, K_TIME)) < 0 || (o = scanUint(b, o, end)) < 0) return false;
+  env.time = envUint;
+  if ((o = keyAt(b, o, end, K_SESSION)) < 0 || (o = scanStr(b, o, end)) < 0 || !idAt(b, envStrAt, envStrLen)) return false;
+  env.sessionAt = envStrAt;
+  env.sessionLen = envStrLen;
+  if ((o = keyAt(b, o, end, K_PRINCIPAL)) < 0 || (o = scanStr(b, o, end)) < 0 || !idAt(b, envStrAt, envStrLen)) return false;
+  env.principalAt = envStrAt;
+  env.principalLen = envStrLen;
+  if ((o = keyAt(b, o, end, K_ACTOR)) < 0 || (o = scanStr(b, o, end)) < 0 || !idAt(b, envStrAt, envStrLen)) return false;
+  env.actorAt = envStrAt;
+  env.actorLen = envStrLen;
+  if ((o = keyAt(b, o, end, K_KIND)) < 0 || (o = scanStr(b, o, end)) < 0) return false;
+  env.kind = kindAt(b, envStrAt, envStrLen);
+  if (env.kind < 0 || (o = keyAt(b, o, end, K_BODY)) < 0) return false;
+  env.bodyAt = o;
+  return true;
+}
+
+const K_TEXT = KEY('text');
+
+/**
+ * True when b[o, end) is a note body that parseBody accepts, checked on the bytes: the map
+ * {text} with the key as fixstr, and the text as a str of 1 to MAX_NOTE_CHARS ASCII
+ * characters ending exactly at `end`. False means only "not recognised here": the generic
+ * path decides (non-ASCII text, another encoding of the same map, or an invalid body).
+ */
+function isAsciiNoteBody(b: Uint8Array, o: number, end: number): boolean {
+  if (o >= end || b[o++] !== 0x81 || (o = keyAt(b, o, end, K_TEXT)) < 0 || o >= end) return false;
+  const t = b[o++] as number;
+  let len: number;
+  if (t >= 0xa0 && t <= 0xbf) len = t & 0x1f;
+  else if (t === 0xd9 && o + 1 <= end) len = b[o++] as number;
+  else if (t === 0xda && o + 2 <= end) {
+    len = ((b[o] as number) << 8) | (b[o + 1] as number);
+    o += 2;
+  } else return false;
+  if (len < 1 || len > MAX_NOTE_CHARS || o + len !== end) return false;
+  for (let i = o; i < end; i++) if ((b[i] as number) >= 0x80) return false;
+  return true;
+}
+
+/** ASCII bytes as a string (ids and kinds, already checked to be ASCII). */
+function ascii(b: Uint8Array, at: number, len: number): string {
+  let s = '';
+  for (let i = 0; i < len; i++) s += String.fromCharCode(b[at + i] as number);
+  return s;
+}
+
+/** The body of an entry whose envelope passed scanEnvelope, decoded and parsed; undefined when not plain msgpack. */
+function parseScannedBody(bodyBytes: Uint8Array, kind: EntryKind): {body: unknown} | string | undefined {
   if (!isPlainMsgpack(bodyBytes)) return undefined;
   let raw: unknown;
   try {
@@ -337,9 +705,69 @@ function decodeCanonical(b: Uint8Array): DecodeResult | undefined {
     return undefined;
   }
   const body = parseBody(kind, raw);
-  if (typeof body === 'string') return {ok: false, problem: `bad ${kind} body: ${body}`};
-  const entry = {v, seq, prev, time, session, principal, actor, kind, body};
+  return typeof body === 'string' ? body : {body};
+}
+
+/**
+ * Fast path for entries in the canonical layout encodeWithPrev writes: the envelope is
+ * read by hand (scanEnvelope) and only the body goes through the generic plain-msgpack
+ * check and msgpackr. Returns undefined when the bytes are not in that layout, and the
+ * caller falls back to the generic decoder, which accepts exactly the same entries (any
+ * valid plain encoding), so the two paths never disagree on validity, only on speed.
+ */
+function decodeCanonical(b: Uint8Array): DecodeResult | undefined {
+  if (!scanEnvelope(b, 0, b.length)) return undefined;
+  const kind = ENTRY_KINDS[env.kind] as EntryKind;
+  const {seq, time, prevAt, sessionAt, sessionLen, principalAt, principalLen, actorAt, actorLen, bodyAt} = env;
+  const parsed = parseScannedBody(b.subarray(bodyAt), kind);
+  if (parsed === undefined) return undefined;
+  if (typeof parsed === 'string') return {ok: false, problem: `bad ${kind} body: ${parsed}`};
+  const entry = {
+    v: ENTRY_FORMAT_VERSION,
+    seq,
+    prev: b.subarray(prevAt, prevAt + BLAKE3_LEN),
+    time,
+    session: ascii(b, sessionAt, sessionLen),
+    principal: ascii(b, principalAt, principalLen),
+    actor: ascii(b, actorAt, actorLen),
+    kind,
+    body: parsed.body,
+  };
   return {ok: true, entry: entry as unknown as AnyEntry};
+}
+
+/** What checkStoredEntry found: the fields verification needs, for the entry it last accepted. */
+export interface CheckedEntry {
+  seq: number;
+  time: number;
+  /** Offset of `prev` in the stored value. */
+  prevAt: number;
+  /** Index in ENTRY_KINDS. */
+  kind: number;
+}
+
+/**
+ * Verification's fast path over a stored value (hash || entry bytes): true when the entry is
+ * valid, with its fields written to `out`, without building the entry. Covers every kind
+ * but genesis (verification reads the genesis body): the envelope is checked on the bytes,
+ * a note with ASCII text too, any other body by the same plain-msgpack check and parser as
+ * decodeEntry. False means "decode it with decodeEntry", which accepts exactly the entries
+ * this accepts and says what is wrong with the others.
+ */
+export function checkStoredEntry(value: Uint8Array, out: CheckedEntry): boolean {
+  const n = value.length;
+  if (n <= BLAKE3_LEN || n - BLAKE3_LEN > MAX_ENTRY_BYTES || !scanEnvelope(value, BLAKE3_LEN, n)) return false;
+  const k = env.kind;
+  if (k === KIND_GENESIS) return false;
+  if (k !== KIND_NOTE || !isAsciiNoteBody(value, env.bodyAt, n)) {
+    const parsed = parseScannedBody(value.subarray(env.bodyAt), ENTRY_KINDS[k] as EntryKind);
+    if (parsed === undefined || typeof parsed === 'string') return false;
+  }
+  out.seq = env.seq;
+  out.time = env.time;
+  out.prevAt = env.prevAt;
+  out.kind = k;
+  return true;
 }
 
 /** Decode and validate entry bytes. Never throws on bad input. */

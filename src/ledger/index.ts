@@ -2,7 +2,7 @@
  * The ledger: Astrid's audit log and event store. One way in.
  */
 export {Ledger, splitStoredValue, LEDGER_FORMAT, type LedgerAnchor, type Clock, type LedgerOptions, type AppendInput, type Appended, type StoredEntry, type EntryQuery, type Head} from './ledger.js';
-export {LedgerStore, type BatchOp, type RangeOptions, type StoreStatus} from './store.js';
+export {LedgerStore, type BatchOp, type BatchWriter, type RangeOptions, type StoreStatus} from './store.js';
 export {MemoryStore} from './memory-store.js';
 export {LevelStore} from './level-store.js';
 export {encodeEntry, decodeEntry, MAX_ENTRY_BYTES, type LedgerEntry, type AnyEntry, type DecodeResult} from './codec.js';

@@ -26,8 +26,12 @@ function prefixed(prefix: number, rest: Uint8Array): Uint8Array {
 
 /** 'E' || u64be(seq), built in one allocation (this is on the append hot path). */
 export function entryKey(seq: number): Uint8Array {
+  return entryKeyInto(new Uint8Array(9), seq);
+}
+
+/** Write 'E' || u64be(seq) into `k` (9 bytes) and return it. */
+export function entryKeyInto(k: Uint8Array, seq: number): Uint8Array {
   if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`seq must be a non-negative safe integer: ${seq}`);
-  const k = new Uint8Array(9);
   k[0] = P_ENTRY;
   const hi = Math.floor(seq / 0x1_0000_0000);
   const lo = seq >>> 0;

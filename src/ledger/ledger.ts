@@ -12,8 +12,8 @@
  * every T ms when there is anything new, on demand, and at close.
  */
 import {AstridError} from '../errors/index.js';
-import {Blake3, BLAKE3_LEN, toHex, bytesEqual, u64be, readU64be} from '../crypto/index.js';
-import {encodeWithPrev, decodeEntry, MAX_ENTRY_BYTES, type AnyEntry, type LedgerEntry} from './codec.js';
+import {Blake3, BLAKE3_LEN, toHex, bytesEqual, readU64be} from '../crypto/index.js';
+import {encodeFields, decodeEntry, MAX_ENTRY_BYTES, type AnyEntry} from './codec.js';
 import {
   KERNEL_ACTOR,
   KERNEL_PRINCIPAL,
@@ -34,6 +34,7 @@ import {
   P_SESSION,
   checkpointKey,
   entryKey,
+  entryKeyInto,
   indexKey,
   indexRange,
   metaKey,
@@ -42,7 +43,7 @@ import {
   seqOfKey,
 } from './keys.js';
 import {checkCheckpoint, decodeCheckpoint, encodeCheckpoint, signCheckpoint, type Checkpoint, type CheckpointSigner} from './checkpoint.js';
-import type {BatchOp, LedgerStore} from './store.js';
+import type {BatchWriter, LedgerStore} from './store.js';
 import {verifyStore, type VerifyOptions, type VerifyReport} from './verify.js';
 
 /** The time source the ledger stamps entries with (law 6: injected, never Date.now()). */
@@ -67,7 +68,10 @@ export interface LedgerOptions {
   readonly checkpointIntervalMs?: number;
   /** Most entries queued but not yet durable before append() refuses with LEDGER_OVERLOADED. */
   readonly maxPending?: number;
-  /** Seal a batch for writing once it holds this many entries and no write is in flight (default 1,000). */
+  /**
+   * Seal a batch for writing once it holds this many entries and no write is in flight.
+   * Default: adaptive, half the size of the last batch written and at least 512 (see #sealAt).
+   */
   readonly maxBatch?: number;
   /**
    * The newest checkpoint this kernel knows it wrote, kept outside the ledger (the kernel
@@ -127,16 +131,63 @@ export interface Head {
 }
 
 interface Batch {
-  ops: BatchOp[];
+  /**
+   * The store batch the entries go into as they are appended (made on the first op). On
+   * LevelDB each entry is copied into the native write batch at once, so an entry in flight
+   * keeps nothing on the JavaScript heap but its hash, its result and its promise.
+   */
+  w: BatchWriter | undefined;
   /** Postings for the session and actor indexes: id -> seqs appended in this batch. */
   sessions: Map<string, number[]>;
   actors: Map<string, number[]>;
   count: number;
-  last: Head;
+  /** Seq, hash and time of the batch's last entry (of the head when the batch was made, while empty). */
+  lastSeq: number;
+  lastHash: Uint8Array;
+  lastTime: number;
   checkpoint: boolean;
+  /** One promise per batch: every append in it derives its own from this one. */
   done: Promise<void>;
+  /**
+   * The promises append() returned for this batch. They get a no-op rejection handler only
+   * if the batch fails (see #fail), rather than one each up front: a handler is a promise and
+   * a reaction per entry, kept until the batch is durable.
+   */
+  appends: Promise<Appended>[];
   resolve: () => void;
   reject: (e: unknown) => void;
+}
+
+const ignore = (): undefined => undefined;
+
+/** The least a batch is sealed at while appends keep coming (see Ledger #sealAt). */
+const MIN_SEAL = 512;
+
+// Entry hashes are kept in shared 4 KiB blocks; what is handed out (results, the head) are
+// views into them, made when asked for: an entry in flight keeps no object of its own for
+// its hash. A block is never reused; it is collected once no hash in it is referenced.
+const HASH_BLOCK = 4096;
+let hashBlock = new ArrayBuffer(0);
+let hashPos = 0;
+
+/** Room for one more hash in the current block (`hashBlock`); returns its offset there. */
+function hashSlot(): number {
+  if (hashPos === hashBlock.byteLength) {
+    hashBlock = new ArrayBuffer(HASH_BLOCK);
+    hashPos = 0;
+  }
+  const at = hashPos;
+  hashPos += BLAKE3_LEN;
+  return at;
+}
+
+/**
+ * The promise append() returns: resolves with the entry's result once its batch is durable.
+ * The result (and its hash view) is made then, so until the batch is durable the entry
+ * keeps only this closure's four values and the promise itself.
+ */
+function appended(done: Promise<void>, seq: Seq, time: number, block: ArrayBuffer, at: number): Promise<Appended> {
+  return done.then(() => ({seq, hash: new Uint8Array(block, at, BLAKE3_LEN), time}));
 }
 
 function newBatch(last: Head): Batch {
@@ -147,8 +198,33 @@ function newBatch(last: Head): Batch {
     reject = rej;
   });
   // A batch nobody awaits (a checkpoint-only flush) must not crash the process on failure.
-  done.catch(() => undefined);
-  return {ops: [], sessions: new Map(), actors: new Map(), count: 0, last, checkpoint: false, done, resolve, reject};
+  done.catch(ignore);
+  return {
+    w: undefined,
+    sessions: new Map(),
+    actors: new Map(),
+    count: 0,
+    lastSeq: last.seq,
+    lastHash: last.hash,
+    lastTime: last.time,
+    checkpoint: false,
+    done,
+    appends: [],
+    resolve,
+    reject,
+  };
+}
+
+/**
+ * The durability promise of an enqueued entry, made when asked for (possibly after its batch
+ * failed): resolves with `r` once `done` (its batch) has. A failure also fails every later
+ * append, and callers await either this or a later entry, so a rejection nobody handles is
+ * not reported as unhandled.
+ */
+function durableAfter(done: Promise<void>, r: Appended): Promise<Appended> {
+  const p = done.then(() => r);
+  p.catch(ignore);
+  return p;
 }
 
 /**
@@ -166,19 +242,26 @@ class Enqueued implements Appended {
   ) {}
 
   get durable(): Promise<Appended> {
-    if (this.#durable === undefined) {
-      const r: Appended = {seq: this.seq, hash: this.hash, time: this.time};
-      this.#durable = this.done.then(() => r);
-      this.#durable.catch(() => undefined); // a failure also fails every later append; callers await it or a later entry
-    }
-    return this.#durable;
+    return (this.#durable ??= durableAfter(this.done, {seq: this.seq, hash: this.hash, time: this.time}));
   }
 }
 
 /** An index value: the seqs (u64be each, ascending) one batch appended for one id. */
 function encodePostings(seqs: readonly number[]): Uint8Array {
   const out = new Uint8Array(seqs.length * 8);
-  for (let i = 0; i < seqs.length; i++) out.set(u64be(seqs[i] as number), i * 8);
+  for (let i = 0, o = 0; i < seqs.length; i++, o += 8) {
+    const n = seqs[i] as number;
+    const hi = Math.floor(n / 0x1_0000_0000);
+    const lo = n >>> 0;
+    out[o] = hi >>> 24;
+    out[o + 1] = (hi >>> 16) & 0xff;
+    out[o + 2] = (hi >>> 8) & 0xff;
+    out[o + 3] = hi & 0xff;
+    out[o + 4] = lo >>> 24;
+    out[o + 5] = (lo >>> 16) & 0xff;
+    out[o + 6] = (lo >>> 8) & 0xff;
+    out[o + 7] = lo & 0xff;
+  }
   return out;
 }
 
@@ -203,14 +286,31 @@ export class Ledger {
   readonly #checkpointEvery: number;
   readonly #maxPending: number;
   readonly #checkpointIntervalMs: number;
-  readonly #maxBatch: number;
+  readonly #maxBatch: number | undefined;
+  /**
+   * Entries at which the pending batch is sealed and written while no write is in flight.
+   * With many appends in flight, a batch sealed at half the size of the one before it splits
+   * them into two batches of about equal size: one is written while the other is encoded
+   * (with a fixed threshold, a window of 10k settles into batches of 1k and 9k, and the
+   * big one's write overlaps little). At least MIN_SEAL, so a small burst still goes out as
+   * one batch at its end: a sync costs milliseconds, and splitting a burst that takes less
+   * CPU than that only adds syncs.
+   */
+  #sealAt: number;
   readonly #anchor: LedgerAnchor | undefined;
   readonly #onCheckpoint: ((a: LedgerAnchor) => void) | undefined;
-  #head: Head = {seq: 0, hash: ZERO_HASH, time: 0};
+  // The head, as three fields (an append changes them without allocating) and the object
+  // `head` returns, made when asked for.
+  #seq = 0;
+  #hash: Uint8Array = ZERO_HASH;
+  #time = 0;
+  #headObj: Head | undefined;
   #durable: Head = {seq: 0, hash: ZERO_HASH, time: 0};
   #lastCheckpointSeq = 0;
   #kernelKey: Uint8Array | undefined;
   #pending: Batch;
+  /** The batch the last #add queued into (it may since have been sealed). */
+  #addedTo: Batch;
   #flushScheduled = false;
   #writing: Promise<void> | undefined;
   #failed: AstridError | undefined;
@@ -219,6 +319,8 @@ export class Ledger {
   #closed: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #pendingCount = 0;
+  /** The entry key, rewritten for each append when the store's writer copies on put. */
+  readonly #key = new Uint8Array(9);
   /** Ids already validated (all three kinds share one grammar): skips the regex on the hot path. */
   readonly #knownIds = new Set<string>();
 
@@ -231,10 +333,12 @@ export class Ledger {
     this.#checkpointEvery = o.checkpointEvery ?? 10_000;
     this.#maxPending = o.maxPending ?? 1 << 20;
     this.#checkpointIntervalMs = o.checkpointIntervalMs ?? 5_000;
-    this.#maxBatch = Math.max(1, o.maxBatch ?? 1_000);
+    this.#maxBatch = o.maxBatch === undefined ? undefined : Math.max(1, o.maxBatch);
+    this.#sealAt = this.#maxBatch ?? MIN_SEAL;
     this.#anchor = o.anchor;
     this.#onCheckpoint = o.onCheckpoint;
     this.#pending = newBatch(this.#head);
+    this.#addedTo = this.#pending;
   }
 
   /**
@@ -399,6 +503,17 @@ export class Ledger {
     return this.#failed === undefined && !this.#closing && this.#mode === 'write' && this.#corrupt === undefined;
   }
 
+  get #head(): Head {
+    return (this.#headObj ??= {seq: this.#seq, hash: this.#hash, time: this.#time});
+  }
+
+  set #head(h: Head) {
+    this.#seq = h.seq;
+    this.#hash = h.hash;
+    this.#time = h.time;
+    this.#headObj = h;
+  }
+
   #assertWritable(): void {
     if (this.#failed) throw this.#failed;
     if (this.#closing) throw new AstridError('LEDGER_CLOSED', 'the ledger is closing or closed');
@@ -432,17 +547,37 @@ export class Ledger {
   }
 
   #append<K extends EntryKind>(input: AppendInput<K>): Promise<Appended> {
-    return this.#enqueue(input).durable;
+    const at = this.#add(input);
+    const b = this.#addedTo;
+    const p = appended(b.done, this.#seq as Seq, this.#time, hashBlock, at);
+    b.appends.push(p);
+    return p;
   }
 
   #enqueue<K extends EntryKind>(input: AppendInput<K>): Appended & {readonly durable: Promise<Appended>} {
+    this.#add(input);
+    return new Enqueued(this.#seq as Seq, this.#hash, this.#time, this.#addedTo.done);
+  }
+
+  /** Remember an id that passed its parser (bounded: the cache is dropped past 4,096 ids). */
+  #learnId<T extends string>(id: T): T {
+    if (this.#knownIds.size >= 4096) this.#knownIds.clear();
+    this.#knownIds.add(id);
+    return id;
+  }
+
+  /**
+   * Validate, stamp, encode, hash and queue one entry; it becomes the head (#seq, #hash,
+   * #time). Returns the offset of its hash in `hashBlock`.
+   */
+  #add<K extends EntryKind>(input: AppendInput<K>): number {
     this.#assertWritable();
     if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
     const kind: unknown = input.kind; // read once: what is checked is what is encoded
     if (!isEntryKind(kind)) {
       throw new AstridError('LEDGER_KIND_UNKNOWN', `unknown entry kind ${JSON.stringify(String(kind)).slice(0, 80)}`);
     }
-    if (kind === 'genesis' && this.#head.seq !== 0) {
+    if (kind === 'genesis' && this.#seq !== 0) {
       throw new AstridError('LEDGER_ENTRY_INVALID', 'genesis can only be the first entry');
     }
     const body = parseBody(kind as K, input.body);
@@ -454,41 +589,43 @@ export class Ledger {
       const s = input.session;
       const p = input.principal;
       const a = input.actor;
-      session = s === undefined ? KERNEL_SESSION : this.#knownIds.has(s) ? (s as SessionId) : parseSessionId(s);
-      principal = p === undefined ? KERNEL_PRINCIPAL : this.#knownIds.has(p) ? (p as PrincipalId) : parsePrincipalId(p);
-      actor = a === undefined ? KERNEL_ACTOR : this.#knownIds.has(a) ? (a as ActorId) : parseActorId(a);
-      if (this.#knownIds.size > 4096) this.#knownIds.clear();
-      this.#knownIds.add(session).add(principal).add(actor);
+      session = s === undefined ? KERNEL_SESSION : this.#knownIds.has(s) ? (s as SessionId) : this.#learnId(parseSessionId(s));
+      principal = p === undefined ? KERNEL_PRINCIPAL : this.#knownIds.has(p) ? (p as PrincipalId) : this.#learnId(parsePrincipalId(p));
+      actor = a === undefined ? KERNEL_ACTOR : this.#knownIds.has(a) ? (a as ActorId) : this.#learnId(parseActorId(a));
     } catch (cause) {
       throw new AstridError('LEDGER_ENTRY_INVALID', (cause as Error).message, {cause});
     }
     if (this.#pendingCount >= this.#maxPending) {
       throw new AstridError('LEDGER_OVERLOADED', `more than ${this.#maxPending} entries are waiting to be written`);
     }
-    const seq = (this.#head.seq + 1) as Seq;
+    const seq = (this.#seq + 1) as Seq;
     const now = this.#clock.now();
     if (!Number.isSafeInteger(now) || now < 0) throw new TypeError('clock.now() must return a non-negative integer');
-    const time = Math.max(now, this.#head.time); // never goes backwards
-    const entry: LedgerEntry<K> = {
-      v: ENTRY_FORMAT_VERSION,
-      seq,
-      prev: this.#head.hash,
-      time,
-      session,
-      principal,
-      actor,
-      kind: kind as K,
-      body,
-    };
-    const buf = encodeWithPrev(entry); // prev || entry bytes: the chain hash input, in one buffer
+    const time = Math.max(now, this.#time); // never goes backwards
+    const b = this.#pending;
+    let w: BatchWriter;
+    try {
+      w = b.w ??= this.store.writer();
+    } catch (e) {
+      throw this.#fail(e);
+    }
+    // prev || entry bytes: the chain hash input, in one buffer. A writer that copies on put
+    // lets every entry be encoded into the same buffer, and keyed with the same key buffer.
+    const copies = w.copies === true;
+    const buf = encodeFields(ENTRY_FORMAT_VERSION, seq, this.#hash, time, session, principal, actor, kind, body, copies);
     if (buf.length - BLAKE3_LEN > MAX_ENTRY_BYTES) {
       throw new AstridError('LEDGER_ENTRY_TOO_LARGE', `entry of ${buf.length - BLAKE3_LEN} bytes exceeds ${MAX_ENTRY_BYTES}`);
     }
-    const hash = this.#hasher.hashOne(buf);
-    buf.set(hash, 0); // now hash || entry bytes: the stored value
-    const value = buf;
-    const b = this.#pending;
-    b.ops.push({type: 'put', key: entryKey(seq), value});
+    buf.set(this.#hasher.hashOne(buf), 0); // now hash || entry bytes: the stored value
+    const at = hashSlot();
+    const hash = new Uint8Array(hashBlock, at, BLAKE3_LEN); // kept: the next entry's prev
+    for (let i = 0; i < BLAKE3_LEN; i++) hash[i] = buf[i] as number;
+    try {
+      w.put(copies ? entryKeyInto(this.#key, seq) : entryKey(seq), buf);
+    } catch (e) {
+      // The batch can no longer be trusted to hold what was acknowledged into it.
+      throw this.#fail(e);
+    }
     const sl = b.sessions.get(session);
     if (sl === undefined) b.sessions.set(session, [seq]);
     else sl.push(seq);
@@ -497,17 +634,23 @@ export class Ledger {
     else al.push(seq);
     b.count++;
     this.#pendingCount++;
-    this.#head = {seq, hash, time};
-    b.last = this.#head;
+    this.#seq = seq;
+    this.#hash = hash;
+    this.#time = time;
+    this.#headObj = undefined;
+    b.lastSeq = seq;
+    b.lastHash = hash;
+    b.lastTime = time;
+    this.#addedTo = b;
     if (seq - this.#lastCheckpointSeq >= this.#checkpointEvery && this.#signer !== undefined) b.checkpoint = true;
-    if (b.count >= this.#maxBatch && this.#writing === undefined) {
+    if (b.count >= this.#sealAt && this.#writing === undefined) {
       // Seal now rather than at the end of the caller's synchronous burst: the batch is
       // written (on libuv's thread) while the caller goes on encoding the next entries.
       void this.#flush();
     } else {
       this.#scheduleFlush();
     }
-    return new Enqueued(seq, hash, time, b.done);
+    return at;
   }
 
   #scheduleFlush(): void {
@@ -524,18 +667,20 @@ export class Ledger {
     const b = this.#pending;
     if (b.count === 0 && !b.checkpoint) return;
     this.#pending = newBatch(this.#head);
-    for (const [id, seqs] of b.sessions) b.ops.push({type: 'put', key: indexKey(P_SESSION, id, seqs[0] as number), value: encodePostings(seqs)});
-    for (const [id, seqs] of b.actors) b.ops.push({type: 'put', key: indexKey(P_ACTOR, id, seqs[0] as number), value: encodePostings(seqs)});
-    let cp: Checkpoint | undefined;
-    if (b.checkpoint && this.#signer !== undefined && b.last.seq > this.#lastCheckpointSeq) {
-      cp = signCheckpoint(this.#signer, b.last.seq, b.last.hash, Math.max(this.#clock.now(), b.last.time));
-      b.ops.push({type: 'put', key: checkpointKey(cp.seq), value: encodeCheckpoint(cp)});
-    }
     const write = (async () => {
       try {
         if (this.#failed) throw this.#failed;
-        await this.store.batch(b.ops, {sync: true});
-        this.#durable = b.last;
+        const w = (b.w ??= this.store.writer());
+        for (const [id, seqs] of b.sessions) w.put(indexKey(P_SESSION, id, seqs[0] as number), encodePostings(seqs));
+        for (const [id, seqs] of b.actors) w.put(indexKey(P_ACTOR, id, seqs[0] as number), encodePostings(seqs));
+        let cp: Checkpoint | undefined;
+        if (b.checkpoint && this.#signer !== undefined && b.lastSeq > this.#lastCheckpointSeq) {
+          cp = signCheckpoint(this.#signer, b.lastSeq, b.lastHash, Math.max(this.#clock.now(), b.lastTime));
+          w.put(checkpointKey(cp.seq), encodeCheckpoint(cp));
+        }
+        b.w = undefined;
+        await w.write({sync: true});
+        this.#durable = {seq: b.lastSeq, hash: b.lastHash, time: b.lastTime};
         if (cp !== undefined) {
           this.#lastCheckpointSeq = cp.seq;
           try {
@@ -545,26 +690,42 @@ export class Ledger {
           }
         }
         this.#pendingCount -= b.count;
+        if (this.#maxBatch === undefined) this.#sealAt = Math.max(MIN_SEAL, b.count >> 1);
         b.resolve();
       } catch (e) {
-        const err =
-          e instanceof AstridError && e.code === 'LEDGER_WRITE_FAILED'
-            ? e
-            : new AstridError('LEDGER_WRITE_FAILED', `ledger write failed; the ledger must be reopened: ${(e as Error).message}`, {cause: e});
-        this.#failed ??= err;
-        this.#pendingCount -= b.count;
-        b.reject(err);
-        // Everything queued behind this batch would chain onto entries that never landed.
-        const rest = this.#pending;
-        this.#pending = newBatch(this.#durable);
-        this.#pendingCount -= rest.count;
-        rest.reject(err);
+        this.#fail(e, b);
       }
     })();
     this.#writing = write;
     await write;
     this.#writing = undefined;
     if (this.#pending.count > 0 || this.#pending.checkpoint) this.#scheduleFlush();
+  }
+
+  /**
+   * A batch could not be written: refuse all further appends until reopened (fail secure;
+   * the in-memory head may be ahead of the disk), and reject everything queued behind it,
+   * which would chain onto entries that never landed. `sealed` is the batch whose write
+   * failed, if any. Returns the LEDGER_WRITE_FAILED error.
+   */
+  #fail(e: unknown, sealed?: Batch): AstridError {
+    const err =
+      e instanceof AstridError && e.code === 'LEDGER_WRITE_FAILED'
+        ? e
+        : new AstridError('LEDGER_WRITE_FAILED', `ledger write failed; the ledger must be reopened: ${(e as Error).message}`, {cause: e});
+    this.#failed ??= err;
+    const rest = this.#pending;
+    this.#pending = newBatch(this.#durable);
+    for (const b of sealed === undefined ? [rest] : [sealed, rest]) {
+      b.w?.discard();
+      b.w = undefined;
+      this.#pendingCount -= b.count;
+      // A failure also fails every later append, and callers await either theirs or a later
+      // one: a rejection nobody handles is not reported as unhandled.
+      for (const p of b.appends) p.catch(ignore);
+      b.reject(err);
+    }
+    return err;
   }
 
   #onTimer(): void {

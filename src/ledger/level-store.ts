@@ -5,7 +5,7 @@
  */
 import {ClassicLevel} from 'classic-level';
 import {AstridError} from '../errors/index.js';
-import {LedgerStore, type BatchOp, type RangeOptions} from './store.js';
+import {LedgerStore, checkOp, type BatchOp, type BatchWriter, type RangeOptions} from './store.js';
 
 const CHUNK = 1000;
 
@@ -13,6 +13,53 @@ function errCode(e: unknown): string | undefined {
   if (typeof e !== 'object' || e === null) return undefined;
   const code = (e as {code?: unknown}).code;
   return typeof code === 'string' ? code : undefined;
+}
+
+type ChainedBatch = ReturnType<ClassicLevel<Uint8Array, Uint8Array>['batch']>;
+
+/**
+ * A LevelDB chained batch filled op by op: each put crosses into C++ at once and is copied
+ * into the native write batch, so nothing of it stays on the JavaScript heap until the write.
+ * The native batch is made on the first op.
+ */
+class LevelWriter implements BatchWriter {
+  /** classic-level's batch_put copies both into the native write batch. */
+  readonly copies = true;
+  readonly #db: ClassicLevel<Uint8Array, Uint8Array>;
+  #b: ChainedBatch | undefined;
+  #n = 0;
+  constructor(db: ClassicLevel<Uint8Array, Uint8Array>) {
+    this.#db = db;
+  }
+  get length(): number {
+    return this.#n;
+  }
+  put(key: Uint8Array, value: Uint8Array): void {
+    checkOp(key, value);
+    (this.#b ??= this.#db.batch()).put(key, value);
+    this.#n++;
+  }
+  del(key: Uint8Array): void {
+    checkOp(key, undefined);
+    (this.#b ??= this.#db.batch()).del(key);
+    this.#n++;
+  }
+  async write(options: {sync: boolean}): Promise<void> {
+    const b = this.#b;
+    this.#b = undefined;
+    this.#n = 0;
+    if (this.#db.status !== 'open') {
+      if (b !== undefined) void b.close().catch(() => undefined);
+      throw new AstridError('LEDGER_NOT_OPEN', `store is ${this.#db.status}`);
+    }
+    if (b !== undefined) await b.write({sync: options.sync === true});
+  }
+  discard(): void {
+    const b = this.#b;
+    this.#b = undefined;
+    this.#n = 0;
+    if (b !== undefined) void b.close().catch(() => undefined);
+  }
 }
 
 export class LevelStore extends LedgerStore {
@@ -65,6 +112,12 @@ export class LevelStore extends LedgerStore {
       else b.del(op.key);
     }
     await b.write({sync});
+  }
+
+  protected override _writer(): BatchWriter {
+    // A subclass that intercepts _batch must see every write: give it the buffered writer.
+    if (this._batch !== LevelStore.prototype._batch) return super._writer();
+    return new LevelWriter(this.#dbOrThrow());
   }
 
   protected async _get(key: Uint8Array): Promise<Uint8Array | undefined> {

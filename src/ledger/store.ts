@@ -19,6 +19,68 @@ export interface RangeOptions {
 
 export type StoreStatus = 'new' | 'opening' | 'open' | 'closing' | 'closed';
 
+/**
+ * A batch filled one op at a time and then written atomically, once. A backend may hand each
+ * op to storage as it is added (LevelStore copies it into a LevelDB write batch at once), or
+ * keep the key and value until `write` (so they must not be changed after `put`). Nothing
+ * is visible before `write` resolves; a batch that is discarded, or whose write fails,
+ * writes nothing.
+ */
+export interface BatchWriter {
+  /** Ops added so far. */
+  readonly length: number;
+  /**
+   * True when `put` copies the key and value before it returns, so the caller may reuse
+   * their memory at once (the ledger then encodes every entry into the same buffer).
+   */
+  readonly copies?: boolean;
+  /** @throws TypeError on a key that is not a non-empty Uint8Array or a value that is not a Uint8Array. */
+  put(key: Uint8Array, value: Uint8Array): void;
+  del(key: Uint8Array): void;
+  /**
+   * Apply every op added, atomically; with `sync`, resolves only once they are on stable
+   * storage. Call at most once, and add nothing after.
+   * @throws AstridError LEDGER_NOT_OPEN when the store is not open.
+   */
+  write(options: {sync: boolean}): Promise<void>;
+  /** Drop the ops without writing them. */
+  discard(): void;
+}
+
+/** @throws TypeError unless `key` is a non-empty Uint8Array and `value` (for a put) a Uint8Array. */
+export function checkOp(key: unknown, value: unknown): void {
+  if (!(key instanceof Uint8Array) || key.length === 0) throw new TypeError('op.key must be a non-empty Uint8Array');
+  if (value !== undefined && !(value instanceof Uint8Array)) throw new TypeError('op.value must be a Uint8Array');
+}
+
+/** The portable BatchWriter: collects ops and writes them with `store.batch`. */
+class BufferedWriter implements BatchWriter {
+  #ops: BatchOp[] = [];
+  readonly #store: LedgerStore;
+  constructor(store: LedgerStore) {
+    this.#store = store;
+  }
+  get length(): number {
+    return this.#ops.length;
+  }
+  put(key: Uint8Array, value: Uint8Array): void {
+    checkOp(key, value);
+    this.#ops.push({type: 'put', key, value});
+  }
+  del(key: Uint8Array): void {
+    checkOp(key, undefined);
+    this.#ops.push({type: 'del', key});
+  }
+  write(options: {sync: boolean}): Promise<void> {
+    const ops = this.#ops;
+    this.#ops = [];
+    return this.#store.batch(ops, options);
+  }
+  discard(): void {
+    this.#ops = [];
+  }
+}
+
 /** An ordered key-value store with atomic, optionally synced, batches. */
 export abstract class LedgerStore {
   #status: StoreStatus = 'new';
@@ -70,6 +132,17 @@ export abstract class LedgerStore {
     await this._batch(ops, options.sync === true);
   }
 
+  /**
+   * A batch to fill op by op and write once (see BatchWriter): the ledger's group commit hands
+   * each entry over as it is appended instead of keeping it until the batch is sealed.
+   * Backends whose `_batch` is the only write path need not override `_writer`.
+   * @throws AstridError LEDGER_NOT_OPEN when not open.
+   */
+  writer(): BatchWriter {
+    this.#assertOpen();
+    return this._writer();
+  }
+
   /** The value at `key`, or undefined. */
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     this.#assertOpen();
@@ -104,6 +177,10 @@ export abstract class LedgerStore {
   protected abstract _open(): Promise<void>;
   protected abstract _close(): Promise<void>;
   protected abstract _batch(ops: readonly BatchOp[], sync: boolean): Promise<void>;
+  /** A writer whose `write` ends in `_batch` (through `batch`); override to stream ops to storage. */
+  protected _writer(): BatchWriter {
+    return new BufferedWriter(this);
+  }
   protected abstract _get(key: Uint8Array): Promise<Uint8Array | undefined>;
   /** Yield non-empty chunks of pairs in order, honouring `limit` across chunks. */
   protected abstract _iterate(options: RangeOptions): AsyncGenerator<ReadonlyArray<[Uint8Array, Uint8Array]>>;

@@ -14,7 +14,8 @@
  * and the head against the highest signed seq (LEDGER_TRUNCATED).
  */
 import {Blake3, bytesEqual, toHex} from '../crypto/index.js';
-import {decodeEntry} from './codec.js';
+import {checkStoredEntry, decodeEntry, type CheckedEntry} from './codec.js';
+import {ENTRY_KINDS, type EntryKind} from './kinds.js';
 import {P_CHECKPOINT, P_ENTRY, prefixRange, seqOfKey} from './keys.js';
 import {checkCheckpoint, decodeCheckpoint, type Checkpoint} from './checkpoint.js';
 import type {LedgerStore} from './store.js';
@@ -87,6 +88,13 @@ export interface RawCheckpoint {
 
 const ZERO = new Uint8Array(32);
 
+/** a[ai, ai + 32) equals b[bi, bi + 32). */
+function equalAt(a: Uint8Array, ai: number, b: Uint8Array, bi: number): boolean {
+  let diff = 0;
+  for (let i = 0; i < 32; i++) diff |= (a[ai + i] as number) ^ (b[bi + i] as number);
+  return diff === 0;
+}
+
 /** Incremental verifier: feed checkpoints first, then entries in position order, then finish(). */
 export class ChainVerifier {
   readonly #issues: VerifyIssue[] = [];
@@ -101,10 +109,13 @@ export class ChainVerifier {
   #lastSignedSeq = 0;
   #expected = 1;
   #count = 0;
-  #prevStored: Uint8Array | undefined = ZERO;
+  /** The previous entry's stored value (its hash is the first 32 bytes), or 32 zero bytes before the first. */
+  #prevValue: Uint8Array | undefined = ZERO;
   #prevComputed: Uint8Array | undefined = ZERO;
   #headSeq = 0;
-  #headHash: Uint8Array = ZERO;
+  /** The last entry's stored value (hash first), or 32 zero bytes. */
+  #headValue: Uint8Array = ZERO;
+  readonly #checked: CheckedEntry = {seq: 0, time: 0, prevAt: 0, kind: 0};
 
   readonly #tailSeverity: 'error' | 'warning';
   /** Time of the newest valid checkpoint, and of the newest entry seen. */
@@ -197,54 +208,76 @@ export class ChainVerifier {
       gap = true;
     }
     this.#expected = keySeq + 1;
-    const prevStored = this.#prevStored;
+    // The previous entry's stored hash is the first 32 bytes of its value: kept as the value,
+    // compared in place (no subarray per entry).
+    const prevValue = this.#prevValue;
     const prevComputed = this.#prevComputed;
-    this.#prevStored = undefined;
+    this.#prevValue = undefined;
     this.#prevComputed = undefined;
     this.#headSeq = keySeq;
     if (value.length <= 32) {
       this.#issue('ENTRY_UNDECODABLE', keySeq, 'error', `entry ${keySeq} is too short to hold a hash and an entry`);
       return;
     }
-    const stored = value.subarray(0, 32);
-    const bytes = value.subarray(32);
-    this.#prevStored = stored;
-    this.#headHash = stored;
-    if (this.anchor !== undefined && keySeq === this.anchor.seq && bytesEqual(stored, this.anchor.hash)) this.#anchorEntry = true;
-    this.#checkCheckpointsAt(keySeq, stored);
-    const dec = decodeEntry(bytes);
-    if (!dec.ok) {
-      this.#issue('ENTRY_UNDECODABLE', keySeq, 'error', `entry ${keySeq} cannot be decoded: ${dec.problem}`);
-      return;
+    this.#prevValue = value;
+    this.#headValue = value;
+    if (this.anchor !== undefined && keySeq === this.anchor.seq && bytesEqual(value.subarray(0, 32), this.anchor.hash)) this.#anchorEntry = true;
+    if (this.#cpBySeq.has(keySeq)) this.#checkCheckpointsAt(keySeq, value.subarray(0, 32));
+    // Where prev is (an array and an offset), the entry's seq, time and kind.
+    let prevArr: Uint8Array;
+    let prevAt: number;
+    let seq: number;
+    let kind: EntryKind;
+    let genesisKey: Uint8Array | undefined;
+    const c = this.#checked;
+    if (checkStoredEntry(value, c)) {
+      // Valid, and not a genesis: fields read in place.
+      prevArr = value;
+      prevAt = c.prevAt;
+      seq = c.seq;
+      this.#headTime = c.time;
+      kind = ENTRY_KINDS[c.kind] as EntryKind;
+    } else {
+      const dec = decodeEntry(value.subarray(32));
+      if (!dec.ok) {
+        this.#issue('ENTRY_UNDECODABLE', keySeq, 'error', `entry ${keySeq} cannot be decoded: ${dec.problem}`);
+        return;
+      }
+      const e = dec.entry;
+      prevArr = e.prev;
+      prevAt = 0;
+      seq = e.seq;
+      this.#headTime = e.time;
+      kind = e.kind;
+      if (e.kind === 'genesis') genesisKey = e.body.kernelKey;
     }
-    const e = dec.entry;
-    this.#headTime = e.time;
-    // prev || bytes in one reused scratch buffer: one hash update instead of two.
-    const need = 32 + bytes.length;
+    // prev || bytes in one reused scratch buffer: one hash update instead of two. The value
+    // is hash || bytes, so copy it whole and put prev over the hash.
+    const need = value.length;
     if (this.#scratch.length < need) this.#scratch = new Uint8Array(Math.max(need, this.#scratch.length * 2));
-    this.#scratch.set(e.prev, 0);
-    this.#scratch.set(bytes, 32);
-    const computed = this.#hasher.hashOne(this.#scratch.subarray(0, need));
+    const scratch = this.#scratch;
+    scratch.set(value, 0);
+    for (let i = 0; i < 32; i++) scratch[i] = prevArr[prevAt + i] as number;
+    const computed = this.#hasher.hashOne(scratch.subarray(0, need));
     this.#prevComputed = computed;
     if (keySeq === 1) {
-      if (e.kind !== 'genesis') this.#issue('GENESIS_INVALID', 1, 'error', `entry 1 is a ${e.kind}, not genesis`);
-      else if (this.#trusted !== undefined && !bytesEqual(e.body.kernelKey, this.#trusted)) {
+      if (genesisKey === undefined) this.#issue('GENESIS_INVALID', 1, 'error', `entry 1 is a ${kind}, not genesis`);
+      else if (this.#trusted !== undefined && !bytesEqual(genesisKey, this.#trusted)) {
         this.#issue('GENESIS_INVALID', 1, 'error', 'the genesis entry names a different kernel key than the trusted one');
       }
-    } else if (e.kind === 'genesis') {
+    } else if (genesisKey !== undefined) {
       this.#issue('GENESIS_INVALID', keySeq, 'error', `a second genesis entry at ${keySeq}`);
     }
-    if (e.seq !== keySeq) {
-      this.#issue('ENTRY_OUT_OF_ORDER', keySeq, 'error', `entry stored at ${keySeq} claims seq ${e.seq} (reordered or moved)`);
+    if (seq !== keySeq) {
+      this.#issue('ENTRY_OUT_OF_ORDER', keySeq, 'error', `entry stored at ${keySeq} claims seq ${seq} (reordered or moved)`);
       return;
     }
-    if (!bytesEqual(computed, stored)) {
+    if (!equalAt(computed, 0, value, 0)) {
       this.#issue('ENTRY_MODIFIED', keySeq, 'error', `entry ${keySeq} does not match its hash (modified)`);
       return;
     }
     if (gap) return; // the link across a gap is already reported as ENTRY_MISSING
-    const linked =
-      (prevStored !== undefined && bytesEqual(e.prev, prevStored)) || (prevComputed !== undefined && bytesEqual(e.prev, prevComputed));
+    const linked = (prevValue !== undefined && equalAt(prevArr, prevAt, prevValue, 0)) || (prevComputed !== undefined && equalAt(prevArr, prevAt, prevComputed, 0));
     if (!linked) this.#issue('LINK_BROKEN', keySeq, 'error', `entry ${keySeq} does not link to entry ${keySeq - 1}`);
   }
 
@@ -261,7 +294,7 @@ export class ChainVerifier {
 
   /** The last entry position fed and its stored hash (hex). */
   get head(): {seq: number; hash: string} {
-    return {seq: this.#headSeq, hash: toHex(this.#headHash)};
+    return {seq: this.#headSeq, hash: toHex(this.#headValue.subarray(0, 32))};
   }
 
   /** Entries fed so far. */
@@ -311,7 +344,7 @@ export class ChainVerifier {
     const issues = [...this.#issues].sort((a, b) => a.seq - b.seq);
     return {
       ok: !issues.some((i) => i.severity === 'error'),
-      head: {seq: this.#headSeq, hash: toHex(this.#headHash)},
+      head: {seq: this.#headSeq, hash: toHex(this.#headValue.subarray(0, 32))},
       entries: this.#count,
       checkpoints: {count: this.#cpCount, valid: this.#cpValid, lastSignedSeq: this.#lastSignedSeq},
       issues,

@@ -14,6 +14,8 @@ import {
   parseSessionId,
   type LedgerEntry,
 } from '../../src/ledger/index.js';
+import {checkStoredEntry, packBody, type CheckedEntry} from '../../src/ledger/codec.js';
+import {ENTRY_KINDS} from '../../src/ledger/index.js';
 
 const plain = new Packr({useRecords: false, moreTypes: false, variableMapSize: true});
 const bytes = (n: number, fill = 0): Uint8Array => new Uint8Array(n).fill(fill);
@@ -222,6 +224,133 @@ describe('entry codec', () => {
     rejects(rawMap([...pairsOf(o).slice(0, 8), ['body', deep]]), /plain msgpack/, 'deeply nested');
     const huge = new Raw(Uint8Array.of(0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0));
     rejects(rawMap([...pairsOf(o).slice(0, 8), ['body', huge]]), /plain msgpack/, 'array claiming 2^32-1 items');
+  });
+});
+
+describe('verification fast path', () => {
+  const stored = (b: Uint8Array): Uint8Array => Buffer.concat([bytes(32, 7), b]);
+  /** checkStoredEntry never accepts what decodeEntry refuses, and reads the same fields. */
+  function agrees(b: Uint8Array): boolean {
+    const out: CheckedEntry = {seq: -1, time: -1, prevAt: -1, kind: -1};
+    const fast = checkStoredEntry(stored(b), out);
+    const d = decodeEntry(b);
+    if (fast) {
+      assert.ok(d.ok, `fast path accepted what decodeEntry refuses: ${d.ok ? '' : d.problem}`);
+      assert.equal(out.seq, d.entry.seq);
+      assert.equal(out.time, d.entry.time);
+      assert.equal(ENTRY_KINDS[out.kind], d.entry.kind);
+      assert.deepEqual(new Uint8Array(stored(b).subarray(out.prevAt, out.prevAt + 32)), new Uint8Array(d.entry.prev));
+      assert.notEqual(d.entry.kind, 'genesis');
+    }
+    return fast;
+  }
+
+  test('accepts exactly what decodeEntry accepts, on valid entries and on entries with bytes flipped, cut or inserted', () => {
+    fc.assert(
+      fc.property(entryArb, fc.nat(), fc.integer({min: 1, max: 255}), fc.constantFrom('none', 'flip', 'cut', 'insert', 'append'), (e, at, x, how) => {
+        const b = encodeEntry(e);
+        const p = at % b.length;
+        const m =
+          how === 'none'
+            ? b
+            : how === 'flip'
+              ? Uint8Array.from(b, (v, i) => (i === p ? v ^ x : v))
+              : how === 'cut'
+                ? b.subarray(0, p)
+                : how === 'insert'
+                  ? Buffer.concat([b.subarray(0, p), Uint8Array.of(x), b.subarray(p)])
+                  : Buffer.concat([b, Uint8Array.of(x)]);
+        const fast = agrees(m);
+        // Every valid entry but a genesis takes the fast path when it is written the way the ledger writes it.
+        if (how === 'none' && e.kind !== 'genesis') assert.ok(fast, 'a canonical entry missed the fast path');
+      }),
+      {numRuns: 3000},
+    );
+  });
+
+  test('notes at the edges: empty, longest, one over, non-ASCII, other string widths, other key encodings', () => {
+    const note = (body: Uint8Array): Uint8Array => {
+      const e = encodeEntry({...BASE, prev: bytes(32, 9), body: {text: 'x'}} as unknown as LedgerEntry);
+      const head = e.subarray(0, e.length - plain.pack({text: 'x'}).length);
+      return Buffer.concat([head, body]);
+    };
+    const str = (t: string, header: number[]): Uint8Array => Buffer.concat([Uint8Array.from(header), Buffer.from(t, 'utf8')]);
+    const cases: Array<[Uint8Array, boolean]> = [
+      [plain.pack({text: 'a'}), true],
+      [plain.pack({text: 'a'.repeat(MAX_NOTE_CHARS)}), true],
+      [plain.pack({text: 'a'.repeat(MAX_NOTE_CHARS + 1)}), false],
+      [plain.pack({text: ''}), false],
+      [plain.pack({text: 'é'}), true],
+      [plain.pack({text: 'é'.repeat(MAX_NOTE_CHARS)}), true],
+      [Buffer.concat([Uint8Array.of(0x81), plain.pack('text'), str('abc', [0xda, 0, 3])]), true],
+      [Buffer.concat([Uint8Array.of(0x81), plain.pack('text'), str('abc', [0xdb, 0, 0, 0, 3])]), true],
+      [Buffer.concat([Uint8Array.of(0x81), str('text', [0xd9, 4]), plain.pack('abc')]), true],
+      [Buffer.concat([Uint8Array.of(0x81), plain.pack('text'), str('abc', [0xd9, 4])]), false],
+      [Buffer.concat([Uint8Array.of(0x81), plain.pack('text'), str('abcd', [0xd9, 3])]), false],
+      [Buffer.concat([Uint8Array.of(0x82), plain.pack('text'), plain.pack('abc'), plain.pack('text'), plain.pack('abc')]), false],
+      [plain.pack({text: 'abc', more: 1}), false],
+      [plain.pack({text: 5}), false],
+      [Buffer.concat([plain.pack({text: 'abc'}), Uint8Array.of(0xc0)]), false],
+    ];
+    for (const [body, valid] of cases) {
+      const b = note(body);
+      assert.equal(decodeEntry(b).ok, valid, Buffer.from(body).toString('hex'));
+      agrees(b);
+    }
+  });
+});
+
+describe('body encoder', () => {
+  // Any UTF-16 unit, lone surrogates included, so both of msgpackr's string paths (by hand
+  // under 64 units, Buffer's UTF-8 writer from 64) are compared on the awkward cases.
+  const unit = fc.oneof(fc.integer({min: 0, max: 0x7f}), fc.integer({min: 0x80, max: 0xffff})).map((c) => String.fromCharCode(c));
+  const str = fc.oneof(fc.string({unit, maxLength: 80}), fc.string({unit, minLength: 60, maxLength: 300}), fc.string({unit: 'grapheme', maxLength: 200}));
+  const num = fc.oneof(
+    fc.integer({min: -0x80000000, max: 0xffffffff}),
+    fc.integer({min: -300, max: 300}),
+    fc.constantFrom(0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffffffff, 2 ** 32, -0x20, -0x21, -0x80, -0x81, -0x8000, -0x8001, -0, Number.NaN, Infinity),
+    fc.maxSafeInteger(),
+    fc.double(),
+  );
+  const bin = fc.oneof(fc.uint8Array({maxLength: 300}), fc.uint8Array({maxLength: 40}).map((b) => Buffer.from(b)), fc.constant(new Uint8Array(70_000)));
+  const {value} = fc.letrec<{value: unknown}>((tie) => ({
+    value: fc.oneof(
+      {depthSize: 'small', withCrossShrink: true},
+      str,
+      num,
+      fc.boolean(),
+      fc.constant(null),
+      bin,
+      fc.array(tie('value'), {maxLength: 20}),
+      fc.dictionary(str, tie('value'), {maxKeys: 20}),
+    ),
+  }));
+
+  test('writes exactly the bytes msgpackr writes, for every value a body can hold', () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        assert.deepEqual(Buffer.from(packBody(v)).toString('hex'), Buffer.from(plain.pack(v)).toString('hex'));
+      }),
+      {numRuns: 2000},
+    );
+  });
+
+  test('long strings, big maps and arrays, and values it leaves to msgpackr', () => {
+    const big: Record<string, number> = {};
+    for (let i = 0; i < 70_000; i++) big[`k${i}`] = i;
+    const cases: unknown[] = [
+      'x'.repeat(70_000),
+      'é'.repeat(40_000),
+      '\ud800'.repeat(100),
+      big,
+      Array.from({length: 70_000}, (_, i) => i),
+      {a: undefined},
+      {d: new Date(0)},
+      {s: new Set([1])},
+      {n: 2n},
+      Object.create(null),
+    ];
+    for (const v of cases) assert.equal(Buffer.from(packBody(v)).toString('hex'), Buffer.from(plain.pack(v)).toString('hex'));
   });
 });
 
