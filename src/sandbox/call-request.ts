@@ -1,7 +1,8 @@
 /**
- * A hand-written decoder for the common shape of a `call` request: a msgpack map
- * `{op: str, args: {key: scalar, ...}}` whose strings are ASCII and whose argument values are
- * strings, bytes, unsigned integers, nil or booleans. It reads guest memory in place (no copy
+ * Hand-written decoders for the common shapes of what a guest passes to `call` and `send`: a
+ * msgpack map `{op: str, args: {key: scalar, ...}}`, or `{topic: str, payload: scalar,
+ * corr?: scalar}`, whose strings are ASCII and whose scalars are strings, bytes, unsigned
+ * integers, nil or booleans. It reads guest memory in place (no copy
  * of the request), allocates only the result, and is bounded by the request length.
  *
  * It is an accelerator, never a second grammar: for any input it either returns exactly what
@@ -11,6 +12,50 @@
  * in `args`, non-ASCII strings (the generic decoder's UTF-8 handling decides those), duplicate
  * or reserved keys (`__proto__`, `constructor`, `prototype`), trailing bytes, truncation.
  */
+
+/** A decoded send message (the generic decoder's result, narrowed). */
+export interface SendRequest {
+  readonly topic: string;
+  readonly payload: Scalar;
+  /** Absent: undefined; the caller checks its type, as for the generic decoder's result. */
+  readonly corr: Scalar | undefined;
+}
+
+type Scalar = string | Uint8Array | number | boolean | null;
+
+/**
+ * Decode `{topic, payload, corr?}` from `mem[start, end)`; undefined means "not the common
+ * shape: decode it generically", never "invalid".
+ */
+export function decodeSendRequest(mem: Buffer, start: number, end: number): SendRequest | undefined {
+  const r = new Reader(mem, start, end);
+  const n = r.mapHeader();
+  if (n !== 2 && n !== 3) return undefined;
+  let topic: string | undefined;
+  let payload: Scalar | undefined;
+  let corr: Scalar | undefined;
+  let seen = 0;
+  for (let i = 0; i < n; i++) {
+    const k = r.str();
+    if (k === 'topic' && (seen & 1) === 0) {
+      topic = r.str();
+      if (topic === undefined) return undefined;
+      seen |= 1;
+    } else if (k === 'payload' && (seen & 2) === 0) {
+      payload = r.scalar();
+      if (payload === undefined) return undefined;
+      seen |= 2;
+    } else if (k === 'corr' && (seen & 4) === 0) {
+      corr = r.scalar();
+      if (corr === undefined) return undefined;
+      seen |= 4;
+    } else {
+      return undefined;
+    }
+  }
+  if (r.pos !== end || topic === undefined || payload === undefined) return undefined;
+  return {topic, payload, corr};
+}
 
 /** A decoded call request (the generic decoder's result, narrowed). */
 export interface CallRequest {
@@ -132,7 +177,7 @@ class Reader {
   }
 
   /** str, bin, uint (up to 32 bits), nil, bool; undefined for anything else. */
-  scalar(): string | Uint8Array | number | boolean | null | undefined {
+  scalar(): Scalar | undefined {
     const b = this.b;
     if (this.pos >= this.end) return undefined;
     const t = b[this.pos] as number;

@@ -18,7 +18,7 @@ import type {Gate} from '../capabilities/index.js';
 import type {KvState} from './kv.js';
 import {asMap, pack, unpackUntrusted} from './msgpack.js';
 import {checkFsWrite, dispatchCall, type Denial, type ServiceContext} from './services.js';
-import {decodeCallRequest} from './call-request.js';
+import {decodeCallRequest, decodeSendRequest} from './call-request.js';
 import {BATCHED_OPS, CALL_BATCH_OP, CallBatch, binSize, recordSize, writeBin} from './call-batch.js';
 import {isTopic} from '../topics/index.js';
 
@@ -371,15 +371,24 @@ export class CapsuleInstance {
       this.#record('send', new Uint8Array(0), ABI_ERRORS.TOO_LARGE);
       return this.#err('TOO_LARGE');
     }
-    const bytes = this.#guest(ptr, len);
-    if (bytes === undefined) {
+    const n = len >>> 0;
+    const p = ptr >>> 0;
+    const mem = this.#mem();
+    if (p + n > mem.length) {
       this.#record('send', new Uint8Array(0), ABI_ERRORS.INVALID);
       return this.#err('INVALID');
     }
-    const m = asMap(unpackUntrusted(bytes), ['topic', 'payload'], ['corr']);
+    // The guest's bytes, copied only when a record needs them (the common shape is decoded in place).
+    const copy = (): Uint8Array => new Uint8Array(mem.buffer, p, n).slice();
+    let bytes: Uint8Array | undefined;
+    let m: {topic?: unknown; payload?: unknown; corr?: unknown} | undefined = decodeSendRequest(mem, p, p + n);
+    if (m === undefined) {
+      bytes = copy();
+      m = asMap(unpackUntrusted(bytes), ['topic', 'payload'], ['corr']);
+    }
     const corr = m?.corr ?? '';
     if (m === undefined || typeof m.topic !== 'string' || typeof corr !== 'string' || corr.length > 128) {
-      this.#record('send', bytes, ABI_ERRORS.INVALID);
+      this.#record('send', bytes ?? copy(), ABI_ERRORS.INVALID);
       return this.#err('INVALID');
     }
     const c = this.#ctx;
@@ -393,11 +402,17 @@ export class CapsuleInstance {
       const w = checkFsWrite({capsule: who.capsule, principal: who.principal, session: who.session, gate: c.gate}, m.payload);
       if (!w.ok) {
         if (w.denial) this.#deny(w.denial, `fs.write:${String(asMap(m.payload, ['path', 'data'])?.path ?? '')}`);
-        else this.#record('send', bytes, ABI_ERRORS[w.error]);
+        else this.#record('send', bytes ?? copy(), ABI_ERRORS[w.error]);
         return this.#err(w.error);
       }
     }
-    const a = this.#enqueue({kind: 'bus.message', body: {topic: m.topic, payload: pack(m.payload), from: this.capsule.name, corr}});
+    const pl = m.payload;
+    let encoded: Uint8Array;
+    if (pl instanceof Uint8Array) {
+      encoded = new Uint8Array(binSize(pl.length)); // what pack() gives for bytes, without msgpackr's set-up
+      writeBin(encoded, pl);
+    } else encoded = pack(pl);
+    const a = this.#enqueue({kind: 'bus.message', body: {topic: m.topic, payload: encoded, from: this.capsule.name, corr}});
     this.#sends.push({seq: a.seq, topic: m.topic, payload: m.payload, corr});
     return BigInt(a.seq);
   }

@@ -3,7 +3,7 @@ import {test} from 'node:test';
 import {strict as assert} from 'node:assert';
 import fc from 'fast-check';
 import {Packr} from 'msgpackr';
-import {decodeCallRequest} from '../../src/sandbox/call-request.js';
+import {decodeCallRequest, decodeSendRequest} from '../../src/sandbox/call-request.js';
 import {CallBatch, binSize, writeBin} from '../../src/sandbox/call-batch.js';
 import {asMap, pack, unpackUntrusted} from '../../src/sandbox/msgpack.js';
 
@@ -48,6 +48,37 @@ test('fast decode equals the generic decode whenever it answers', () => {
         answered++;
         assert.deepEqual(f, generic(bytes));
         assert.equal(Object.getPrototypeOf(f.args), Object.prototype);
+      }
+    }),
+    {numRuns: 3000},
+  );
+  assert.ok(answered > 300, `the fast path answered only ${answered} times`);
+});
+
+test('fast send decode equals the generic decode whenever it answers', () => {
+  const genericSend = (bytes: Uint8Array): unknown => {
+    const m = asMap(unpackUntrusted(new Uint8Array(bytes)), ['topic', 'payload'], ['corr']);
+    return m === undefined ? undefined : {topic: m.topic, payload: m.payload, corr: m.corr};
+  };
+  const fastSend = (bytes: Uint8Array): unknown => {
+    const mem = Buffer.alloc(bytes.length + 5, 0xee);
+    mem.set(bytes, 3);
+    return decodeSendRequest(mem, 3, 3 + bytes.length);
+  };
+  const send = fc.oneof(
+    fc.record({topic: fc.oneof(fc.constantFrom('bench.reply', 'svc.fs.write'), fc.string({maxLength: 30})), payload: scalar}),
+    fc.record({topic: fc.string({maxLength: 30}), payload: fc.oneof(scalar, args), corr: fc.oneof(scalar, fc.constant(undefined))}, {requiredKeys: ['topic', 'payload']}),
+    fc.record({payload: scalar, corr: scalar, topic: scalar}),
+    fc.record({topic: fc.string(), payload: scalar, extra: scalar}),
+  );
+  let answered = 0;
+  fc.assert(
+    fc.property(send, (r) => {
+      const bytes = pack(r);
+      const f = fastSend(bytes);
+      if (f !== undefined) {
+        answered++;
+        assert.deepEqual(f, genericSend(bytes));
       }
     }),
     {numRuns: 3000},
