@@ -193,6 +193,26 @@ export class CapsuleInstance {
    *   when the instance is dead or busy, LEDGER_* when the ledger cannot record (fail secure).
    */
   activate(d: Delivery, limits?: ActivationLimits): Promise<ActivationResult> {
+    this.#setLimits(limits);
+    return this.#run(d, false);
+  }
+
+  /**
+   * Deliver one message and return as soon as the activation has run and all its entries are
+   * sequenced in the ledger, with `durable` resolving (to the same result) once they are on
+   * stable storage. For deliveries inside the kernel (law 2 holds back only outside effects
+   * and replies to clients until their entries are durable): the instance may take its next
+   * message before this one is durable. Whoever performs an effect or answers a client from
+   * the result must await `durable` first.
+   * @throws AstridError synchronously, as `activate` rejects.
+   */
+  activateSequenced(d: Delivery, limits?: ActivationLimits): {readonly result: ActivationResult; readonly durable: Promise<ActivationResult>} {
+    this.#setLimits(limits);
+    const {result, ended} = this.#runSync(d, false);
+    return {result, durable: ended.durable.then(() => result)};
+  }
+
+  #setLimits(limits: ActivationLimits | undefined): void {
     if (limits !== undefined) {
       for (const k of ['fuel', 'wall_ms'] as const) {
         const v = limits[k];
@@ -200,7 +220,6 @@ export class CapsuleInstance {
       }
     }
     this.#limits = {fuel: Math.min(limits?.fuel ?? Infinity, this.#ctx.budget.fuel), wall_ms: Math.min(limits?.wall_ms ?? Infinity, this.#ctx.budget.wall_ms)};
-    return this.#run(d, false);
   }
 
   #imports(): WebAssembly.Imports {
@@ -242,6 +261,13 @@ export class CapsuleInstance {
   }
 
   async #run(d: Delivery, init: boolean): Promise<ActivationResult> {
+    const {result, ended} = this.#runSync(d, init);
+    await ended.durable;
+    return result;
+  }
+
+  /** The activation up to its last entry's enqueue: everything but the wait for durability. */
+  #runSync(d: Delivery, init: boolean): {result: ActivationResult; ended: Appended & {readonly durable: Promise<Appended>}} {
     if (this.#dead) throw new AstridError('SANDBOX_INSTANCE_FAILED', `the ${this.capsule.name} instance is discarded; create a new one`);
     if (this.#active) throw new AstridError('SANDBOX_INSTANCE_FAILED', 'an instance handles one message at a time');
     if (!init && (typeof d.topic !== 'string' || !isTopic(d.topic))) throw new AstridError('INPUT_INVALID', `not a topic: ${String(d.topic)}`);
@@ -309,8 +335,7 @@ export class CapsuleInstance {
     });
     this.#active = false;
     if (discard) this.#dead = true;
-    await ended.durable;
-    return {outcome, message: msg, fuelUsed, memoryPages: pages, calls: this.#calls, sends: this.#sends, endSeq: ended.seq, discard};
+    return {result: {outcome, message: msg, fuelUsed, memoryPages: pages, calls: this.#calls, sends: this.#sends, endSeq: ended.seq, discard}, ended};
   }
 
   #classify(e: unknown, fuel: WebAssembly.Global): {outcome: Outcome; msg: string} {
