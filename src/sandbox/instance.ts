@@ -4,7 +4,9 @@
  * to the session's gate, services and ledger. An activation delivers one message to
  * `astrid_handle` and runs to completion within its fuel; every host call, send, denial,
  * log line and refused memory growth is a ledger entry, sequenced as it happens (the seq is
- * assigned synchronously; effects wait for durability elsewhere). A trap, fuel exhaustion,
+ * assigned synchronously; effects wait for durability elsewhere). The exception: reads of kv
+ * (state that lives only in the ledger) are recorded in `call.batch` entries, written before
+ * the activation's next entry of its own and before its end (call-batch.ts). A trap, fuel exhaustion,
  * memory exhaustion or timeout ends the activation and the instance is discarded; the
  * kernel's JavaScript stack unwinds normally and nothing else is touched.
  */
@@ -15,7 +17,9 @@ import type {Budget, Manifest} from './manifest.js';
 import type {Gate} from '../capabilities/index.js';
 import type {KvState} from './kv.js';
 import {asMap, pack, unpackUntrusted} from './msgpack.js';
-import {checkFsWrite, dispatchCall, type Denial} from './services.js';
+import {checkFsWrite, dispatchCall, type Denial, type ServiceContext} from './services.js';
+import {decodeCallRequest, decodeSendRequest} from './call-request.js';
+import {BATCHED_OPS, CALL_BATCH_OP, CallBatch, binSize, recordSize, writeBin} from './call-batch.js';
 import {isTopic} from '../topics/index.js';
 
 /** A compiled, validated, instrumented capsule ready to instantiate. */
@@ -104,7 +108,17 @@ export class CapsuleInstance {
   #deadline = 0;
   #limits: {fuel: number; wall_ms: number} = {fuel: 1, wall_ms: 1};
   #lastFuelUsed = 0;
-  #pendingReply: Uint8Array | undefined;
+  /** The pending reply of the last successful `call`: `#reply[0, #replyLen)`; none when #replyLen < 0. */
+  #replyBytes: Uint8Array = new Uint8Array(0);
+  #replyLen = -1;
+  /** Scratch for bin replies, reused (the reply is copied out by `reply` or replaced by the next call). */
+  #replyScratch: Uint8Array = new Uint8Array(256);
+  /** Records of batched reads (kv.get, kv.list) not yet written; see call-batch.ts. */
+  readonly #batch = new CallBatch();
+  /** The services' view of this instance (constant: built once, not per call). */
+  readonly #svc: ServiceContext;
+  /** A Buffer over the memory's current ArrayBuffer (replaced when a growth detaches it). */
+  #view: Buffer = Buffer.alloc(0);
   #sends: SendRecord[] = [];
   #memRefused = false;
   #fatal: unknown;
@@ -122,6 +136,7 @@ export class CapsuleInstance {
     this.#ctx = ctx;
     this.#maxPages = Math.min(capsule.declaredMaxPages ?? 65_536, ctx.budget.memory_pages);
     this.#memory = new WebAssembly.Memory({initial: capsule.initialPages, maximum: Math.max(this.#maxPages, capsule.initialPages)});
+    this.#svc = {capsule: capsule.name, principal: ctx.principal, session: ctx.session, gate: ctx.gate, clock: ctx.clock, random: ctx.random, kv: ctx.kv, kvKeys: {byNs: new Map(), size: 0}};
   }
 
   /**
@@ -178,6 +193,26 @@ export class CapsuleInstance {
    *   when the instance is dead or busy, LEDGER_* when the ledger cannot record (fail secure).
    */
   activate(d: Delivery, limits?: ActivationLimits): Promise<ActivationResult> {
+    this.#setLimits(limits);
+    return this.#run(d, false);
+  }
+
+  /**
+   * Deliver one message and return as soon as the activation has run and all its entries are
+   * sequenced in the ledger, with `durable` resolving (to the same result) once they are on
+   * stable storage. For deliveries inside the kernel (law 2 holds back only outside effects
+   * and replies to clients until their entries are durable): the instance may take its next
+   * message before this one is durable. Whoever performs an effect or answers a client from
+   * the result must await `durable` first.
+   * @throws AstridError synchronously, as `activate` rejects.
+   */
+  activateSequenced(d: Delivery, limits?: ActivationLimits): {readonly result: ActivationResult; readonly durable: Promise<ActivationResult>} {
+    this.#setLimits(limits);
+    const {result, ended} = this.#runSync(d, false);
+    return {result, durable: ended.durable.then(() => result)};
+  }
+
+  #setLimits(limits: ActivationLimits | undefined): void {
     if (limits !== undefined) {
       for (const k of ['fuel', 'wall_ms'] as const) {
         const v = limits[k];
@@ -185,7 +220,6 @@ export class CapsuleInstance {
       }
     }
     this.#limits = {fuel: Math.min(limits?.fuel ?? Infinity, this.#ctx.budget.fuel), wall_ms: Math.min(limits?.wall_ms ?? Infinity, this.#ctx.budget.wall_ms)};
-    return this.#run(d, false);
   }
 
   #imports(): WebAssembly.Imports {
@@ -203,7 +237,19 @@ export class CapsuleInstance {
     };
   }
 
+  /** Record an entry of this activation, after the batched reads that precede it. */
   #enqueue(input: Parameters<Ledger['enqueue']>[0]): Appended {
+    if (this.#batch.count > 0) this.#flushCalls();
+    return this.#append(input);
+  }
+
+  /** Write the batched read records as one host.call entry (call-batch.ts). */
+  #flushCalls(): void {
+    const count = this.#batch.count;
+    this.#append({kind: 'host.call', body: {capsule: this.capsule.name, op: CALL_BATCH_OP, request: this.#batch.take(), status: count, reply: new Uint8Array(0)}});
+  }
+
+  #append(input: Parameters<Ledger['enqueue']>[0]): Appended {
     const c = this.#ctx;
     try {
       // An explicit literal: object spread is an order of magnitude slower on this hot path (Node 20).
@@ -215,6 +261,13 @@ export class CapsuleInstance {
   }
 
   async #run(d: Delivery, init: boolean): Promise<ActivationResult> {
+    const {result, ended} = this.#runSync(d, init);
+    await ended.durable;
+    return result;
+  }
+
+  /** The activation up to its last entry's enqueue: everything but the wait for durability. */
+  #runSync(d: Delivery, init: boolean): {result: ActivationResult; ended: Appended & {readonly durable: Promise<Appended>}} {
     if (this.#dead) throw new AstridError('SANDBOX_INSTANCE_FAILED', `the ${this.capsule.name} instance is discarded; create a new one`);
     if (this.#active) throw new AstridError('SANDBOX_INSTANCE_FAILED', 'an instance handles one message at a time');
     if (!init && (typeof d.topic !== 'string' || !isTopic(d.topic))) throw new AstridError('INPUT_INVALID', `not a topic: ${String(d.topic)}`);
@@ -226,7 +279,8 @@ export class CapsuleInstance {
     this.#active = true;
     this.#calls = 0;
     this.#quotaRecorded = false;
-    this.#pendingReply = undefined;
+    this.#replyLen = -1;
+    this.#batch.clear();
     this.#sends = [];
     this.#memRefused = false;
     this.#fatal = undefined;
@@ -253,6 +307,13 @@ export class CapsuleInstance {
     } catch (e) {
       ({outcome, msg} = this.#classify(e, fuel));
     }
+    if (this.#batch.count > 0 && this.#fatal === undefined) {
+      try {
+        this.#flushCalls(); // every host call is in the ledger before activation.ended
+      } catch {
+        // #append recorded the failure in #fatal
+      }
+    }
     const stopped = this.#stopped as Unwind | undefined; // set by host calls during the guest run
     if (stopped !== undefined) ({outcome, msg} = {outcome: stopped.outcome, msg: stopped.message});
     const remaining = Number(fuel.value as bigint);
@@ -274,8 +335,7 @@ export class CapsuleInstance {
     });
     this.#active = false;
     if (discard) this.#dead = true;
-    await ended.durable;
-    return {outcome, message: msg, fuelUsed, memoryPages: pages, calls: this.#calls, sends: this.#sends, endSeq: ended.seq, discard};
+    return {result: {outcome, message: msg, fuelUsed, memoryPages: pages, calls: this.#calls, sends: this.#sends, endSeq: ended.seq, discard}, ended};
   }
 
   #classify(e: unknown, fuel: WebAssembly.Global): {outcome: Outcome; msg: string} {
@@ -336,15 +396,24 @@ export class CapsuleInstance {
       this.#record('send', new Uint8Array(0), ABI_ERRORS.TOO_LARGE);
       return this.#err('TOO_LARGE');
     }
-    const bytes = this.#guest(ptr, len);
-    if (bytes === undefined) {
+    const n = len >>> 0;
+    const p = ptr >>> 0;
+    const mem = this.#mem();
+    if (p + n > mem.length) {
       this.#record('send', new Uint8Array(0), ABI_ERRORS.INVALID);
       return this.#err('INVALID');
     }
-    const m = asMap(unpackUntrusted(bytes), ['topic', 'payload'], ['corr']);
+    // The guest's bytes, copied only when a record needs them (the common shape is decoded in place).
+    const copy = (): Uint8Array => new Uint8Array(mem.buffer, p, n).slice();
+    let bytes: Uint8Array | undefined;
+    let m: {topic?: unknown; payload?: unknown; corr?: unknown} | undefined = decodeSendRequest(mem, p, p + n);
+    if (m === undefined) {
+      bytes = copy();
+      m = asMap(unpackUntrusted(bytes), ['topic', 'payload'], ['corr']);
+    }
     const corr = m?.corr ?? '';
     if (m === undefined || typeof m.topic !== 'string' || typeof corr !== 'string' || corr.length > 128) {
-      this.#record('send', bytes, ABI_ERRORS.INVALID);
+      this.#record('send', bytes ?? copy(), ABI_ERRORS.INVALID);
       return this.#err('INVALID');
     }
     const c = this.#ctx;
@@ -358,68 +427,122 @@ export class CapsuleInstance {
       const w = checkFsWrite({capsule: who.capsule, principal: who.principal, session: who.session, gate: c.gate}, m.payload);
       if (!w.ok) {
         if (w.denial) this.#deny(w.denial, `fs.write:${String(asMap(m.payload, ['path', 'data'])?.path ?? '')}`);
-        else this.#record('send', bytes, ABI_ERRORS[w.error]);
+        else this.#record('send', bytes ?? copy(), ABI_ERRORS[w.error]);
         return this.#err(w.error);
       }
     }
-    const a = this.#enqueue({kind: 'bus.message', body: {topic: m.topic, payload: pack(m.payload), from: this.capsule.name, corr}});
+    const pl = m.payload;
+    let encoded: Uint8Array;
+    if (pl instanceof Uint8Array) {
+      encoded = new Uint8Array(binSize(pl.length)); // what pack() gives for bytes, without msgpackr's set-up
+      writeBin(encoded, pl);
+    } else encoded = pack(pl);
+    const a = this.#enqueue({kind: 'bus.message', body: {topic: m.topic, payload: encoded, from: this.capsule.name, corr}});
     this.#sends.push({seq: a.seq, topic: m.topic, payload: m.payload, corr});
     return BigInt(a.seq);
+  }
+
+  /** A Buffer over guest memory as it is now (cheap: rebuilt only after a growth). */
+  #mem(): Buffer {
+    const ab = this.#memory.buffer;
+    if (this.#view.buffer !== ab) this.#view = Buffer.from(ab);
+    return this.#view;
   }
 
   #call(ptr: number, len: number): bigint {
     const q = this.#admit('call');
     if (q !== undefined) return q;
-    this.#pendingReply = undefined;
-    if (len >>> 0 > ABI_LIMITS.maxMessageBytes) {
+    this.#replyLen = -1;
+    const n = len >>> 0;
+    const p = ptr >>> 0;
+    if (n > ABI_LIMITS.maxMessageBytes) {
       this.#record('call', new Uint8Array(0), ABI_ERRORS.TOO_LARGE);
       return this.#err('TOO_LARGE');
     }
-    const bytes = this.#guest(ptr, len);
-    if (bytes === undefined) {
+    let mem = this.#mem();
+    if (p + n > mem.length) {
       this.#record('call', new Uint8Array(0), ABI_ERRORS.INVALID);
       return this.#err('INVALID');
     }
-    const m = asMap(unpackUntrusted(bytes), ['op', 'args']);
-    if (m === undefined || typeof m.op !== 'string' || m.op.length > 64) {
-      this.#record('call', bytes, ABI_ERRORS.INVALID);
+    // The common shape is decoded in place; anything else by the generic strict decoder (same result).
+    let op: string;
+    let args: unknown;
+    const fast = decodeCallRequest(mem, p, p + n);
+    if (fast !== undefined) {
+      op = fast.op;
+      args = fast.args;
+    } else {
+      const bytes = new Uint8Array(mem.buffer, p, n).slice(); // a plain copy, as the generic decoder always had
+      const m = asMap(unpackUntrusted(bytes), ['op', 'args']);
+      if (m === undefined || typeof m.op !== 'string') {
+        this.#record('call', bytes, ABI_ERRORS.INVALID);
+        return this.#err('INVALID');
+      }
+      op = m.op;
+      args = m.args;
+    }
+    if (op.length > 64) {
+      this.#record('call', new Uint8Array(mem.subarray(p, p + n)), ABI_ERRORS.INVALID);
       return this.#err('INVALID');
     }
-    const c = this.#ctx;
     let r;
     try {
-      r = dispatchCall({capsule: this.capsule.name, principal: c.principal, session: c.session, gate: c.gate, clock: c.clock, random: c.random, kv: c.kv}, m.op, m.args);
+      r = dispatchCall(this.#svc, op, args);
     } catch (e) {
-      this.#record(m.op, bytes, ABI_ERRORS.INTERNAL, pack(String((e as Error)?.message ?? e).slice(0, 256)));
+      this.#record(op, new Uint8Array(this.#mem().subarray(p, p + n)), ABI_ERRORS.INTERNAL, pack(String((e as Error)?.message ?? e).slice(0, 256)));
       return this.#err('INTERNAL');
     }
+    mem = this.#mem(); // a service cannot grow guest memory, but never keep a view across foreign code
+    const batched = BATCHED_OPS.has(op);
     if (!r.ok) {
       if (r.denial) {
-        const a = asMap(m.args, [], ['path', 'ns', 'key', 'offset', 'len', 'value', 'prefix', 'limit', 'n']);
+        const a = asMap(args, [], ['path', 'ns', 'key', 'offset', 'len', 'value', 'prefix', 'limit', 'n']);
         const target = typeof a?.path === 'string' ? a.path : typeof a?.ns === 'string' ? a.ns : '';
-        this.#deny(r.denial, `${m.op}:${target}`);
+        this.#deny(r.denial, `${op}:${target}`);
+      } else if (batched && this.#batch.fits(recordSize(op, n, 0))) {
+        this.#batch.add(this.#calls, op, mem, p, n, ABI_ERRORS[r.error], this.#replyScratch, 0);
+        return this.#err(r.error);
       }
-      this.#record(m.op, bytes, ABI_ERRORS[r.error]);
+      this.#record(op, new Uint8Array(mem.subarray(p, p + n)), ABI_ERRORS[r.error]);
       return this.#err(r.error);
     }
-    const reply = pack(r.value);
-    if (reply.length > ABI_LIMITS.maxReplyBytes) {
-      this.#record(m.op, bytes, ABI_ERRORS.TOO_LARGE);
+    let reply: Uint8Array;
+    let replyLen: number;
+    const v = r.value;
+    if (v instanceof Uint8Array) {
+      // msgpack bin, byte for byte what pack() gives, without msgpackr's per-call set-up
+      replyLen = binSize(v.length);
+      if (replyLen <= ABI_LIMITS.maxReplyBytes) {
+        if (this.#replyScratch.length < replyLen) this.#replyScratch = new Uint8Array(Math.max(replyLen, this.#replyScratch.length * 2));
+        writeBin(this.#replyScratch, v);
+      }
+      reply = this.#replyScratch;
+    } else {
+      reply = pack(v);
+      replyLen = reply.length;
+    }
+    if (replyLen > ABI_LIMITS.maxReplyBytes) {
+      this.#record(op, new Uint8Array(mem.subarray(p, p + n)), ABI_ERRORS.TOO_LARGE);
       return this.#err('TOO_LARGE');
     }
-    this.#record(m.op, bytes, reply.length, reply);
-    this.#pendingReply = reply;
-    return BigInt(reply.length);
+    if (batched && this.#batch.fits(recordSize(op, n, replyLen))) {
+      this.#batch.add(this.#calls, op, mem, p, n, replyLen, reply, replyLen);
+    } else {
+      this.#record(op, new Uint8Array(mem.subarray(p, p + n)), replyLen, reply.slice(0, replyLen));
+    }
+    this.#replyBytes = reply;
+    this.#replyLen = replyLen;
+    return BigInt(replyLen);
   }
 
   #reply(ptr: number): void {
-    const r = this.#pendingReply;
+    const n = this.#replyLen;
     if (this.#stopped !== undefined) throw this.#stopped;
-    if (r === undefined) throw this.#stop('SANDBOX_TRAP', 'reply called without a pending reply');
+    if (n < 0) throw this.#stop('SANDBOX_TRAP', 'reply called without a pending reply');
     const p = ptr >>> 0;
-    if (p + r.length > this.#memory.buffer.byteLength) throw this.#stop('SANDBOX_TRAP', 'reply pointer outside memory');
-    new Uint8Array(this.#memory.buffer, p, r.length).set(r);
-    this.#pendingReply = undefined;
+    if (p + n > this.#memory.buffer.byteLength) throw this.#stop('SANDBOX_TRAP', 'reply pointer outside memory');
+    new Uint8Array(this.#memory.buffer, p, n).set(n === this.#replyBytes.length ? this.#replyBytes : this.#replyBytes.subarray(0, n));
+    this.#replyLen = -1;
   }
 
   #log(level: number, ptr: number, len: number): void {

@@ -27,7 +27,42 @@ export interface ServiceContext {
   /** Random bytes source (the kernel passes node:crypto's CSPRNG; tests a seeded one). */
   readonly random: (n: number) => Uint8Array;
   readonly kv: KvState;
+  /**
+   * Optional memo of composite kv keys for this context's (constant) principal and capsule,
+   * ns -> key -> kvKey(...): a repeated key is then found without building and hashing a new
+   * string. The instance passes one, bounded by MAX_KEY_MEMO.
+   */
+  readonly kvKeys?: KvKeyMemo;
 }
+
+/** See ServiceContext.kvKeys. */
+export interface KvKeyMemo {
+  readonly byNs: Map<string, Map<string, string>>;
+  size: number;
+}
+
+/** Most composite keys one memo holds before it starts over. */
+const MAX_KEY_MEMO = 1024;
+
+function kvKeyOf(ctx: ServiceContext, ns: string, key: string): string {
+  const memo = ctx.kvKeys;
+  if (memo === undefined) return kvKey(ctx.principal, ctx.capsule, ns, key);
+  let m = memo.byNs.get(ns);
+  let k = m?.get(key);
+  if (k !== undefined) return k;
+  k = kvKey(ctx.principal, ctx.capsule, ns, key);
+  if (memo.size >= MAX_KEY_MEMO) {
+    memo.byNs.clear();
+    memo.size = 0;
+    m = undefined;
+  }
+  if (m === undefined) memo.byNs.set(ns, (m = new Map()));
+  m.set(key, k);
+  memo.size++;
+  return k;
+}
+
+const NS_KEY = ['ns', 'key'] as const;
 
 export type Denial = Extract<GateDecision, {allow: false}>;
 
@@ -67,13 +102,13 @@ export function dispatchCall(ctx: ServiceContext, op: string, rawArgs: unknown):
     }
     case 'kv.get':
     case 'kv.delete': {
-      const a = asMap(rawArgs, ['ns', 'key']);
+      const a = asMap(rawArgs, NS_KEY);
       if (a === undefined) return fail('INVALID', `${op} takes {ns, key}`);
       const ns = kvAccess(ctx, a);
       if (typeof ns !== 'string') return ns;
       const key = kvKeyArg(a);
       if (key === undefined) return fail('INVALID', 'key must be 1 to 256 bytes without NUL');
-      const k = kvKey(ctx.principal, ctx.capsule, ns, key);
+      const k = kvKeyOf(ctx, ns, key);
       if (op === 'kv.get') {
         const v = ctx.kv.get(k);
         return v === undefined ? fail('NOT_FOUND', 'no such key') : {ok: true, value: v};
@@ -90,7 +125,7 @@ export function dispatchCall(ctx: ServiceContext, op: string, rawArgs: unknown):
       if (key === undefined) return fail('INVALID', 'key must be 1 to 256 bytes without NUL');
       if (!(a.value instanceof Uint8Array)) return fail('INVALID', 'value must be bytes');
       if (a.value.length > MAX_KV_VALUE) return fail('TOO_LARGE', `value over ${MAX_KV_VALUE} bytes`);
-      ctx.kv.set(kvKey(ctx.principal, ctx.capsule, ns, key), new Uint8Array(a.value));
+      ctx.kv.set(kvKeyOf(ctx, ns, key), new Uint8Array(a.value));
       return {ok: true, value: null};
     }
     case 'kv.list': {
