@@ -11,7 +11,7 @@
  * `details.retryAfterMs`: back-pressure) / BUS_TIMEOUT, and is recorded (gate.denied,
  * layer `bus`) when a ledger entry can say who was refused.
  */
-import {Packr} from 'msgpackr';
+import {Packr, Unpackr} from 'msgpackr';
 import {Observable, Subject} from 'rxjs';
 import {AstridError} from '../errors/index.js';
 import type {Clock, Ledger} from '../ledger/index.js';
@@ -20,6 +20,10 @@ import {RoutingIndex} from './router.js';
 import {checkPayload} from './schemas.js';
 
 const packr = new Packr({useRecords: false, moreTypes: false, variableMapSize: true});
+const unpackr = new Unpackr({useRecords: false, mapsAsObjects: true, int64AsType: 'number', structuredClone: false});
+
+/** The most payload bytes a message may have: a ledger entry is at most 1 MiB, envelope included. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024 - 16 * 1024;
 
 export interface BusMessage {
   readonly topic: Topic;
@@ -59,7 +63,7 @@ export interface QuotaLimits {
   readonly maxMessageBytes: number;
 }
 
-export const DEFAULT_QUOTAS: QuotaLimits = {messagesPerSecond: 10_000, bytesPerSecond: 16 * 1024 * 1024, maxMessageBytes: 1024 * 1024};
+export const DEFAULT_QUOTAS: QuotaLimits = {messagesPerSecond: 10_000, bytesPerSecond: 16 * 1024 * 1024, maxMessageBytes: MAX_MESSAGE_BYTES};
 
 export interface BusOptions {
   readonly ledger: Ledger;
@@ -91,6 +95,8 @@ interface Queued {
   readonly msg: BusMessage;
   readonly durable: () => Promise<unknown>;
   waiters?: Array<{resolve: (n: number) => void; reject: (e: Error) => void}>;
+  /** Set once delivered (the count) or failed. */
+  outcome?: {readonly n: number} | {readonly error: Error};
 }
 
 export class Bus {
@@ -98,6 +104,7 @@ export class Bus {
   readonly #index = new RoutingIndex<Sub>();
   readonly #interceptors: Array<Interceptor & {readonly compiled: TopicPattern}> = [];
   readonly #buckets = new Map<string, Bucket>();
+  readonly #subs = new Set<{readonly sub: Sub; readonly pattern: TopicPattern}>();
   readonly #pending = new Map<string, {resolve: (m: BusMessage) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout>}>();
   /** Appended, not yet delivered, in ledger order. Drained in batches as the ledger makes them durable. */
   #queue: Queued[] = [];
@@ -114,9 +121,12 @@ export class Bus {
     return new Observable<BusMessage>((observer) => {
       const sub: Sub = {subject: new Subject<BusMessage>(), owner};
       const s = sub.subject.subscribe(observer);
+      const entry = {sub, pattern: p};
       this.#index.add(p, sub);
+      this.#subs.add(entry);
       return () => {
         this.#index.remove(p, sub);
+        this.#subs.delete(entry);
         s.unsubscribe();
       };
     });
@@ -202,26 +212,39 @@ export class Bus {
         payload = v.payload;
       }
     }
-    const bytes = packr.pack(payload);
+    let bytes: Uint8Array;
+    try {
+      bytes = packr.pack(payload);
+    } catch (e) {
+      this.#refuse('BUS_INVALID', m, 'encoding', `payload cannot be encoded: ${(e as Error).message}`);
+    }
     const actorKey = `actor:${m.from}`;
     const principalKey = `principal:${m.principal}`;
     const la = this.#o.quotaFor?.(actorKey) ?? this.#o.quotas ?? DEFAULT_QUOTAS;
     const lp = this.#o.quotaFor?.(principalKey) ?? this.#o.quotas ?? DEFAULT_QUOTAS;
-    const max = Math.min(la.maxMessageBytes, lp.maxMessageBytes);
+    const max = Math.min(la.maxMessageBytes, lp.maxMessageBytes, MAX_MESSAGE_BYTES);
     if (bytes.length > max) this.#refuse('BUS_QUOTA', m, 'max-message-bytes', `message of ${bytes.length} bytes over the limit of ${max}`, {limit: max, bytes: bytes.length});
+    const perSecond = Math.min(la.bytesPerSecond, lp.bytesPerSecond);
+    if (bytes.length > perSecond) {
+      this.#refuse('BUS_QUOTA', m, 'bytes-per-second', `message of ${bytes.length} bytes is more than ${m.from} may send in a second (${perSecond}); it can never pass`, {limit: perSecond, bytes: bytes.length});
+    }
     const now = this.#o.clock.now();
     const wait = Math.max(this.#take(actorKey, la, bytes.length, now), this.#take(principalKey, lp, bytes.length, now));
     if (wait > 0) this.#refuse('BUS_QUOTA', m, 'rate', `${m.from} (${m.principal}) is over its message rate; retry in ${wait} ms`, {retryAfterMs: wait});
-    this.#commit(actorKey, bytes.length);
-    this.#commit(principalKey, bytes.length);
     const a = this.#o.ledger.enqueue({kind: 'bus.message', body: {topic, payload: bytes, from: m.from, corr}, session: m.session, principal: m.principal, actor: m.from});
-    const msg: BusMessage = {topic, payload, from: m.from, principal: m.principal, session: m.session, corr, seq: a.seq};
+    this.#commit(actorKey, bytes.length); // charged only once recorded
+    this.#commit(principalKey, bytes.length);
+    // Subscribers get exactly what the ledger recorded (decoded from the recorded bytes), not the
+    // sender's object, which it could change after the checks.
+    const msg: BusMessage = {topic, payload: unpackr.unpack(bytes) as unknown, from: m.from, principal: m.principal, session: m.session, corr, seq: a.seq};
     const q: Queued = {msg, durable: () => a.durable};
     this.#queue.push(q);
     this.#schedule();
     return {
       seq: a.seq,
       get delivered(): Promise<number> {
+        const o = q.outcome;
+        if (o !== undefined) return 'n' in o ? Promise.resolve(o.n) : Promise.reject(o.error);
         return new Promise<number>((resolve, reject) => {
           (q.waiters ??= []).push({resolve, reject});
         });
@@ -248,6 +271,7 @@ export class Bus {
       try {
         n = this.#deliver(q.msg);
       } finally {
+        q.outcome = {n};
         for (const w of q.waiters ?? []) w.resolve(n);
       }
     }
@@ -264,7 +288,10 @@ export class Bus {
   /** The ledger failed: nothing queued is delivered (it is not known to be recorded). */
   #fail(e: Error): void {
     this.#draining = false;
-    for (const q of this.#queue.slice(this.#head)) for (const w of q.waiters ?? []) w.reject(e);
+    for (const q of this.#queue.slice(this.#head)) {
+      q.outcome = {error: e};
+      for (const w of q.waiters ?? []) w.reject(e);
+    }
     this.#queue = [];
     this.#head = 0;
   }
@@ -287,6 +314,7 @@ export class Bus {
    */
   request(m: Omit<PublishInput, 'corr'>, timeoutMs: number): Promise<BusMessage> {
     if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new RangeError('timeoutMs must be a positive integer');
+    if (m.topic === 'reply') throw new AstridError('BUS_INVALID', 'a request cannot be sent on the reply topic');
     const corr = this.#o.nextCorr();
     return new Promise<BusMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -317,5 +345,10 @@ export class Bus {
       p.reject(new AstridError('BUS_TIMEOUT', 'the bus closed before a reply', {details: {corr}}));
     }
     this.#pending.clear();
+    for (const e of [...this.#subs]) {
+      this.#index.remove(e.pattern, e.sub);
+      this.#subs.delete(e);
+      e.sub.subject.complete();
+    }
   }
 }

@@ -34,8 +34,10 @@ export class RoutingIndex<T> {
     for (let i = 0; i < segs.length; i++) {
       const s = segs[i] as string;
       if (s === '>') {
-        n.rest.add(value);
-        this.#size++;
+        if (!n.rest.has(value)) {
+          n.rest.add(value);
+          this.#size++;
+        }
         return;
       }
       let c = n.children.get(s);
@@ -45,8 +47,10 @@ export class RoutingIndex<T> {
       }
       n = c;
     }
-    n.here.add(value);
-    this.#size++;
+    if (!n.here.has(value)) {
+      n.here.add(value);
+      this.#size++;
+    }
   }
 
   /** Remove `value` from under `pattern` (no-op when absent). */

@@ -8,7 +8,8 @@ import {Type, type Static, type TSchema} from '@sinclair/typebox';
 import {TypeCompiler, type TypeCheck} from '@sinclair/typebox/compiler';
 import {matches, parsePattern, type Topic, type TopicPattern} from '../topics/index.js';
 
-export const MAX_FS_WRITE_BYTES = 1024 * 1024;
+/** Under the bus's message limit (which leaves room for the ledger entry's envelope). */
+export const MAX_FS_WRITE_BYTES = 1024 * 1024 - 64 * 1024;
 
 const strict = {additionalProperties: false} as const;
 
