@@ -74,6 +74,14 @@ export const benchmark: Benchmark = {
         return N;
       }});
       const fr = report.add(B, `chain depth ${depth}, first verification`, first, 'chains/s', `${formatNumber(1e6 / first.median)} us each`);
+      const firstAsync = await measure({runs, run: async () => {
+        for (let i = 0; i < N; i++) {
+          const a = new Authority({ledger, blake3: hasher, clock, random, owner, state});
+          if ((await a.reportAsync(leaf)).status !== 'active') throw new Error('chain did not verify');
+        }
+        return N;
+      }});
+      const fa = report.add(B, `chain depth ${depth}, first verification, signatures in parallel`, firstAsync, 'chains/s', `${formatNumber(1e6 / firstAsync.median)} us each (reportAsync: the thread pool)`);
       const warm = new Authority({ledger, blake3: hasher, clock, random, owner, state});
       warm.report(leaf);
       const M = quick ? 20_000 : 200_000;
@@ -84,7 +92,10 @@ export const benchmark: Benchmark = {
       const mr = report.add(B, `chain depth ${depth}, memoised (report incl. revocation/expiry/uses)`, memo, 'checks/s', `${formatNumber(1e6 / memo.median)} us each`);
       report.add(B, `baseline: ${depth} x raw verifyStrict`, raw.median / depth, 'chains/s');
       report.ratio(B, `chain depth ${depth}, first verification`, `baseline: ${depth} x raw verifyStrict`, undefined, 'signature checks dominate: near 1 means little overhead beyond them');
-      if (depth === 5) report.note(B, `depth-5 first verification ${formatNumber(1e3 / fr)} ms (target <= 1 ms): ${1e3 / fr <= 1 ? 'MET' : 'NOT MET'}; memoised ${formatNumber(1e6 / mr)} us`);
+      report.ratio(B, `chain depth ${depth}, first verification, signatures in parallel`, `baseline: ${depth} x raw verifyStrict`, undefined, 'above 1: the links verify on both cores at once');
+      if (depth === 5) {
+        report.note(B, `depth-5 first verification ${formatNumber(1e3 / fr)} ms one signature after another, ${formatNumber(1e3 / fa)} ms with signatures in parallel (target <= 1 ms): ${1e3 / Math.max(fr, fa) <= 1 ? 'MET' : 'NOT MET'}; memoised ${formatNumber(1e6 / mr)} us`);
+      }
       await ledger.close();
     }
 

@@ -21,6 +21,7 @@ export {
 export {
   signToken,
   parseToken,
+  parseTokenAsync,
   parseTokenId,
   tokenToText,
   tokenFromText,

@@ -10,7 +10,7 @@
  * (attenuation, roots, revocation) live in chain.ts.
  */
 import {Packr} from 'msgpackr';
-import {bytesEqual, toHex, verifyStrict, publicKeyProblem, type Blake3, type SigningKey} from '../crypto/index.js';
+import {bytesEqual, toHex, verifyStrict, verifyStrictAsync, publicKeyProblem, type Blake3, type SigningKey} from '../crypto/index.js';
 import {AstridError} from '../errors/index.js';
 import {parseResource, RESOURCE_TYPES, type Resource, type ResourceType} from './resource.js';
 
@@ -280,6 +280,26 @@ function readCaveat(u: unknown): Caveat {
  * @throws AstridError TOKEN_INVALID (malformed or non-canonical), TOKEN_BAD_SIGNATURE.
  */
 export function parseToken(h: Blake3, bytes: Uint8Array, sig: Uint8Array): Token {
+  const body = decodeBody(bytes, sig);
+  if (!verifyStrict(body.issuer, signedMessage(bytes), sig)) badSignature();
+  return finish(h, body, new Uint8Array(bytes), new Uint8Array(sig));
+}
+
+/** parseToken with the signature checked on the thread pool (see verifyStrictAsync). */
+export async function parseTokenAsync(h: Blake3, bytes: Uint8Array, sig: Uint8Array): Promise<Token> {
+  const body = decodeBody(bytes, sig);
+  const b = new Uint8Array(bytes);
+  const s = new Uint8Array(sig);
+  if (!(await verifyStrictAsync(body.issuer, signedMessage(b), s))) badSignature();
+  return finish(h, body, b, s);
+}
+
+function badSignature(): never {
+  throw new AstridError('TOKEN_BAD_SIGNATURE', 'token: signature does not verify under its issuer key');
+}
+
+/** Strict decoding of a token body (everything but the signature check). */
+function decodeBody(bytes: Uint8Array, sig: Uint8Array): TokenBody {
   if (!isBytes(bytes) || bytes.length === 0 || bytes.length > MAX_TOKEN_BYTES) bad('body must be 1 to 65536 bytes');
   if (!isBytes(sig, 64)) bad('signature must be 64 bytes');
   let u: unknown;
@@ -310,10 +330,7 @@ export function parseToken(h: Blake3, bytes: Uint8Array, sig: Uint8Array): Token
     issuer,
   );
   if (!bytesEqual(encodeBody(body), bytes)) bad('body is not in canonical form');
-  if (!verifyStrict(body.issuer, signedMessage(bytes), sig)) {
-    throw new AstridError('TOKEN_BAD_SIGNATURE', 'token: signature does not verify under its issuer key');
-  }
-  return finish(h, body, new Uint8Array(bytes), new Uint8Array(sig));
+  return body;
 }
 
 /** Portable text form: `astrid-token.<base64url body>.<base64url sig>`. */

@@ -6,6 +6,7 @@ export {Blake3, BLAKE3_LEN, parseBlake3Hex, type Blake3Hex} from './blake3.js';
 export {
   SigningKey,
   verifyStrict,
+  verifyStrictAsync,
   publicKeyProblem,
   parsePublicKey,
   isCanonicalScalar,

@@ -106,8 +106,9 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
   if (!m.topics.handles.some((p) => matches(p, t))) throw new AstridError('INPUT_INVALID', `${o.capsule} does not handle ${topic} (it handles ${m.topics.handles.join(', ')})`);
 
   const authority = await openAuthority(k, 'write');
-  const given = (o.tokens ?? []).map((id) => {
-    const rep = authority.report(id);
+  const reports = await Promise.all((o.tokens ?? []).map((id) => authority.reportAsync(id)));
+  const given = (o.tokens ?? []).map((id, i) => {
+    const rep = reports[i] as Awaited<ReturnType<typeof authority.reportAsync>>;
     if (rep.token === undefined) throw new AstridError('TOKEN_NOT_FOUND', `--token ${id}: ${rep.reason}`);
     if (rep.status !== 'active') throw new AstridError('TOKEN_NOT_ACTIVE', `--token ${id} is ${rep.status}: ${rep.reason}`, {details: {status: rep.status}});
     return rep.token;

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import {
   normaliseCaveats,
   parseToken,
+  parseTokenAsync,
   parseTokenId,
   signToken,
   tokenFromText,
@@ -390,5 +391,28 @@ describe('normaliseCaveats', () => {
   it('max_uses 1e9 and 64 allow values are the accepted limits', () => {
     assert.doesNotThrow(() => normaliseCaveats([{type: 'max_uses', n: 1_000_000_000}]));
     assert.doesNotThrow(() => normaliseCaveats([{type: 'allow', resource: 'kv', values: Array.from({length: 64}, (_, i) => `v${i}`)}]));
+  });
+});
+
+describe('parseTokenAsync (signatures on the thread pool)', () => {
+  it('agrees with parseToken: a good token parses to the same id and hash; a forged or malleated signature is refused', async () => {
+    const t = signToken(h, OWNER, draft());
+    const a = await parseTokenAsync(h, t.bytes, t.sig);
+    assert.deepEqual([a.id, a.hash], [t.id, t.hash]);
+    const flipped = new Uint8Array(t.sig);
+    flipped[5] = (flipped[5] as number) ^ 1;
+    await assert.rejects(parseTokenAsync(h, t.bytes, flipped), code('TOKEN_BAD_SIGNATURE'));
+    // S + L: the same point equation, a non-canonical scalar: refused before any curve work
+    const L = fromHex('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010');
+    const s = t.sig.subarray(32);
+    const sum = new Uint8Array(32);
+    let carry = 0;
+    for (let i = 0; i < 32; i++) {
+      const x = (s[i] as number) + (L[i] as number) + carry;
+      sum[i] = x & 0xff;
+      carry = x >> 8;
+    }
+    if (carry === 0) await assert.rejects(parseTokenAsync(h, t.bytes, concatBytes(t.sig.subarray(0, 32), sum)), code('TOKEN_BAD_SIGNATURE'));
+    await assert.rejects(parseTokenAsync(h, t.bytes.subarray(1), t.sig), code('TOKEN_INVALID'));
   });
 });
