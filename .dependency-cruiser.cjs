@@ -9,7 +9,7 @@ const RANK = {
   crypto: 1,
   ledger: 2,
   topics: 2,
-  protocol: 2,
+  protocol: 3,
   bus: 3,
   capabilities: 3,
   sandbox: 4,

@@ -460,7 +460,7 @@ const MAX_DEPTH = 32;
  * decodes all of those (a repeated key silently keeps the last value), so without this check
  * bytes that other msgpack decoders cannot read, or read differently, would pass.
  */
-function isPlainMsgpack(b: Uint8Array): boolean {
+export function isPlainMsgpack(b: Uint8Array): boolean {
   let i = 0;
   const skip = (n: number): boolean => n >= 0 && (i += n) <= b.length;
   const size = (n: 1 | 2 | 4): number => {

@@ -5,6 +5,7 @@ export {Ledger, splitStoredValue, LEDGER_FORMAT, type LedgerAnchor, type Clock, 
 export {LedgerStore, type BatchOp, type BatchWriter, type RangeOptions, type StoreStatus} from './store.js';
 export {MemoryStore} from './memory-store.js';
 export {LevelStore} from './level-store.js';
+export {isPlainMsgpack} from './codec.js';
 export {encodeEntry, decodeEntry, MAX_ENTRY_BYTES, type LedgerEntry, type AnyEntry, type DecodeResult} from './codec.js';
 export {ENTRY_KINDS, ENTRY_FORMAT_VERSION, MAX_NOTE_CHARS, isEntryKind, parseBody, type EntryKind, type BodyByKind, type EntryBody} from './kinds.js';
 export {

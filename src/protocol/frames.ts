@@ -9,6 +9,7 @@
  */
 import {Packr, Unpackr} from 'msgpackr';
 import {AstridError} from '../errors/index.js';
+import {isPlainMsgpack} from '../ledger/index.js';
 import {parseMessage, type UplinkMessage} from './messages.js';
 
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
@@ -19,10 +20,12 @@ const unpackr = new Unpackr({useRecords: false, mapsAsObjects: true, int64AsType
 
 /**
  * Encode one message as a frame.
- * @throws AstridError PROTOCOL_FRAME_TOO_LARGE when it would exceed `max`.
+ * @throws AstridError PROTOCOL_FRAME_TOO_LARGE when it would exceed `max`, PROTOCOL_MALFORMED when a
+ *   value has no standard msgpack type.
  */
 export function encodeFrame(m: UplinkMessage, max = DEFAULT_MAX_FRAME_BYTES): Uint8Array {
   const body = packr.pack(m);
+  if (!isPlainMsgpack(body)) throw new AstridError('PROTOCOL_MALFORMED', 'the message holds a value with no standard msgpack type (e.g. undefined)');
   if (body.length > max) throw new AstridError('PROTOCOL_FRAME_TOO_LARGE', `frame of ${body.length} bytes over the limit of ${max}`);
   const out = new Uint8Array(HEADER + body.length);
   new DataView(out.buffer).setUint32(0, body.length);
@@ -63,7 +66,7 @@ export class FrameDecoder {
         if (len > this.#max) throw new AstridError('PROTOCOL_FRAME_TOO_LARGE', `frame of ${len} bytes announced, over the limit of ${this.#max}`);
         if (len === 0) throw new AstridError('PROTOCOL_MALFORMED', 'empty frame');
         if (buf.length < HEADER + len) break;
-        out.push(decodeBody(buf.subarray(HEADER, HEADER + len)));
+        out.push(decodeBody(buf.slice(HEADER, HEADER + len))); // a copy: decoded binaries must not alias the caller's chunk
         buf = buf.subarray(HEADER + len);
       }
     } catch (e) {
@@ -84,12 +87,13 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 function decodeBody(body: Uint8Array): UplinkMessage {
+  // Exactly one value of the standard msgpack types, checked by a bounded scan before msgpackr
+  // sees it: no extension types at all (msgpackr's own extensions can loop or build graphs
+  // on hostile input), no repeated keys, no trailing bytes, bounded depth.
+  if (!isPlainMsgpack(body)) throw new AstridError('PROTOCOL_MALFORMED', 'a frame must hold exactly one plain msgpack value (no extension types, repeated keys or trailing bytes)');
   let u: unknown;
   try {
-    // one msgpack value filling the frame exactly
-    const values = unpackr.unpackMultiple(body) as unknown[] | undefined;
-    if (!Array.isArray(values) || values.length !== 1) throw new AstridError('PROTOCOL_MALFORMED', 'a frame must hold exactly one msgpack value');
-    u = values[0];
+    u = unpackr.unpack(body);
   } catch (e) {
     if (e instanceof AstridError) throw e;
     throw new AstridError('PROTOCOL_MALFORMED', `frame is not msgpack: ${(e as Error).message.slice(0, 120)}`);
