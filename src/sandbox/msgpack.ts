@@ -1,9 +1,10 @@
 /**
  * msgpack at the guest boundary. Guest bytes are untrusted: decoding never throws (it
- * returns undefined), maps must be plain objects with own properties only (a `__proto__`
+ * returns undefined), only plain msgpack is decoded (no extension types, no repeated keys), maps must be plain objects with own properties only (a `__proto__`
  * key is refused), and sizes are bounded by the caller.
  */
 import {Packr, Unpackr} from 'msgpackr';
+import {isPlainMsgpack} from '../ledger/index.js';
 
 const packr = new Packr({useRecords: false, moreTypes: false, variableMapSize: true});
 // structuredClone off: msgpackr's reference extensions (0x69/0x70) would let a few hundred
@@ -35,6 +36,9 @@ function clean(v: unknown, depth: number, seen: WeakSet<object>, budget: {nodes:
 
 /** Decode untrusted bytes; undefined when malformed, too deep or not plain data. */
 export function unpackUntrusted(bytes: Uint8Array): unknown {
+  // Standard msgpack types only, one value, bounded depth: msgpackr's extensions (records,
+  // reference graphs, bundled strings with hostile sizes) never reach its decoder.
+  if (!isPlainMsgpack(bytes)) return undefined;
   let v: unknown;
   try {
     v = unpackr.unpack(bytes);

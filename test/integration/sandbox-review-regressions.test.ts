@@ -1,4 +1,4 @@
-// Proves three findings of the security review stay fixed: a guest cannot swallow a host stop, msgpack reference graphs are refused, and path globs stay linear.
+// Proves findings of the security reviews stay fixed: a guest cannot swallow a host stop, msgpack reference graphs and extension types are refused, and path globs stay linear.
 import {test} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {Packr} from 'msgpackr';
@@ -43,6 +43,18 @@ test('msgpack reference extensions (shared subgraphs) are refused at the guest b
   assert.equal(unpackUntrusted(bytes), undefined);
   // plain data still decodes
   assert.deepEqual(unpackUntrusted(new Packr({useRecords: false}).pack({op: 'kv.get', args: {ns: 'a', key: 'b'}})), {op: 'kv.get', args: {ns: 'a', key: 'b'}});
+});
+
+test('only plain msgpack crosses the guest boundary: extension types (bundled strings with a hostile size, records, undefined) and repeated keys are refused', () => {
+  const hostile = [
+    Uint8Array.from([0xa0, 0xa0, 0xd6, 0x62, 0xff, 0xff, 0xff, 0xfc, 0xc0]), // msgpackr bundled strings, negative size
+    Uint8Array.from([0xd6, 0x62, 0xff, 0xff, 0xff, 0xfc, 0xc0]),
+    new Packr({useRecords: true}).pack([{a: 1}, {a: 2}]), // record extension
+    Uint8Array.from([0xd4, 0x00, 0x00]), // undefined as msgpackr writes it
+    Uint8Array.from([0x82, 0xa1, 0x61, 0x01, 0xa1, 0x61, 0x02]), // {a: 1, a: 2}
+    Uint8Array.from([0xc0, 0xc0]), // two values
+  ];
+  for (const b of hostile) assert.equal(unpackUntrusted(b), undefined, Buffer.from(b).toString('hex'));
 });
 
 test('path globs with many ** against long paths are decided (linear matcher), and correctly', () => {
