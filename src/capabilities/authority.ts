@@ -225,6 +225,9 @@ export class Authority {
    * @throws AstridError TOKEN_CHAIN_BROKEN, TOKEN_UNTRUSTED_ROOT, TOKEN_WIDENED, TOKEN_CHAIN_TOO_DEEP, LEDGER_*.
    */
   async issue(t: Token, via: string, by: Attribution): Promise<void> {
+    const subject = this.#state.principals.get(t.subject);
+    if (subject === undefined) throw new AstridError('PRINCIPAL_NOT_FOUND', `no principal named ${t.subject}`);
+    if (toHex(subject.key) !== toHex(t.subjectKey)) throw new AstridError('TOKEN_INVALID', `the token binds ${t.subject} to a key that is not the one registered for ${t.subject}`);
     this.#parsed.set(t.id, t);
     const v = this.verifier.verify(t, this);
     if (!v.ok) {
@@ -293,12 +296,12 @@ export class Authority {
   }
 
   /** What, if anything, makes a verified chain unusable right now. */
-  dynamicProblem(chain: readonly Token[], now: number): {status: TokenStatus; reason: string} | null {
+  dynamicProblem(chain: readonly Token[], now: number, o: {readonly ignoreUses?: boolean} = {}): {status: TokenStatus; reason: string} | null {
     for (const t of chain) {
       if (this.#state.revoked.has(t.id)) return {status: 'revoked', reason: t === chain[0] ? `${t.id} was revoked` : `its ancestor ${t.id} was revoked`};
       if (now < t.nbf) return {status: 'not-yet-valid', reason: `${t.id} is not valid before ${new Date(t.nbf).toISOString()}`};
       if (t.exp !== null && now >= t.exp) return {status: 'expired', reason: `${t.id} expired at ${new Date(t.exp).toISOString()}`};
-      const limit = useLimit(t);
+      const limit = o.ignoreUses === true ? undefined : useLimit(t);
       if (limit !== undefined && (this.#state.uses.get(t.id) ?? 0) >= limit) return {status: 'used-up', reason: `${t.id} has been used ${limit} time(s), its limit`};
     }
     return null;

@@ -91,7 +91,18 @@ export interface SessionGateOptions {
 }
 
 const MAX_VALUE = 4200;
-const PRIVATE_V4 = [/^127\./, /^10\./, /^192\.168\./, /^172\.(1[6-9]|2\d|3[01])\./, /^169\.254\./, /^0\./, /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./];
+const PRIVATE_V4 = [
+  /^127\./,
+  /^10\./,
+  /^192\.168\./,
+  /^172\.(1[6-9]|2\d|3[01])\./,
+  /^169\.254\./,
+  /^0\./,
+  /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./,
+  /^198\.1[89]\./,
+  /^192\.0\.[02]\./,
+  /^(22[4-9]|2[3-5]\d)\./, // multicast, reserved, broadcast
+];
 
 /** Is the host a loopback, private, link-local or otherwise internal target? */
 export function isInternalHost(host: string): boolean {
@@ -100,7 +111,8 @@ export function isInternalHost(host: string): boolean {
   if (/^\d+\.\d+\.\d+\.\d+$/.test(h)) return PRIVATE_V4.some((re) => re.test(h));
   if (h.startsWith('[')) {
     const a = h.slice(1, -1);
-    return a === '::1' || a === '::' || /^f[cd]/.test(a) || /^fe[89ab]/.test(a) || a.startsWith('::ffff:');
+    // loopback, unspecified, unique-local, link- and site-local, multicast, IPv4-mapped/compatible, NAT64
+    return a === '::1' || a === '::' || /^f[cd]/.test(a) || /^fe[89a-f]/.test(a) || /^ff/.test(a) || a.startsWith('::ffff:') || /^::[0-9a-f]{1,4}:[0-9a-f]{1,4}$/.test(a) || a.startsWith('64:ff9b:');
   }
   return false;
 }
@@ -337,7 +349,7 @@ export class SessionGate implements Gate {
       if (tok === undefined) continue;
       if (tok.subject !== o.principal || !bytesEq(tok.subjectKey, me.key)) continue; // a token for A never authorises B
       if (!Authority.allows(tok, req.type, req.value, capsuleHash)) continue;
-      if (internalHost !== undefined && !tok.resources.some((r) => r.type === 'net.http' && r.target.host === internalHost)) {
+      if (internalHost !== undefined && !tok.resources.some((r) => r.type === 'net.http' && r.target.host === internalHost && resourceAllows(r, req.type, req.value))) {
         lastProblem = `${internalHost} is an internal address; only a grant naming it exactly allows it`;
         continue;
       }
@@ -346,7 +358,8 @@ export class SessionGate implements Gate {
         lastProblem = `${tok.id}: ${v.code}: ${v.reason}`;
         continue;
       }
-      const p = a.dynamicProblem(v.chain, now);
+      // a re-check of an effect already authorised (and its use already counted) must not count it again
+      const p = a.dynamicProblem(v.chain, now, {ignoreUses: req.recheck === true});
       if (p !== null) {
         lastProblem = p.reason;
         continue;
@@ -365,7 +378,7 @@ export class SessionGate implements Gate {
       // an answer covers exactly what the human saw: this principal, this capsule (name and module), this resource
       if (ap.status !== 'approved' || ap.principal !== o.principal || ap.resource !== resource || ap.capsule !== req.capsule || ap.hash !== capsuleHash) continue;
       if (ap.scope === 'session' && ap.session === o.session) return {kind: 'approval', approval: ap.id, use: undefined};
-      if (ap.scope === 'once' && !ap.used) {
+      if (ap.scope === 'once' && (!ap.used || req.recheck === true)) {
         return {kind: 'approval', approval: ap.id, use: req.recheck ? undefined : {kind: 'approval.used', body: {id: ap.id, resource: resource.slice(0, 4200)}}};
       }
     }

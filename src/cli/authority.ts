@@ -5,7 +5,7 @@
  */
 import {AstridError} from '../errors/index.js';
 import {toHex} from '../crypto/index.js';
-import {BUDGET_AXES, parseTokenId, tokenJson, tokenToText, type ApprovalRecord, type Authority, type Caveat, type TokenBudget} from '../capabilities/index.js';
+import {BUDGET_AXES, RESOURCE_TYPES, parseTokenId, tokenJson, tokenToText, type ApprovalRecord, type Authority, type Caveat, type TokenBudget} from '../capabilities/index.js';
 import {approvalService, createPrincipal, openAuthority, principalKey, type KernelState} from '../kernel/index.js';
 import {withKernel} from './with-kernel.js';
 
@@ -37,12 +37,12 @@ export async function principalList(home: string): Promise<PrincipalView[]> {
  * Parse a budget spec `fuel=N,messages=N,...` (any of the token budget axes).
  * @throws AstridError INPUT_INVALID.
  */
-export function parseTokenBudget(text: string): TokenBudget {
+export function parseTokenBudget(text: string, axes: readonly string[] = BUDGET_AXES): TokenBudget {
   const out: Record<string, number> = {};
   for (const part of text.split(',')) {
     const m = /^([a-z_]+)=(\d{1,15})$/.exec(part.trim());
-    if (m === null || !(BUDGET_AXES as readonly string[]).includes(m[1] as string)) {
-      throw new AstridError('INPUT_INVALID', `budget: "${part}" is not AXIS=N with AXIS one of ${BUDGET_AXES.join(', ')}`);
+    if (m === null || !axes.includes(m[1] as string)) {
+      throw new AstridError('INPUT_INVALID', `budget: "${part}" is not AXIS=N with AXIS one of ${axes.join(', ')}`);
     }
     out[m[1] as string] = Number(m[2]);
   }
@@ -72,10 +72,15 @@ export function parseCaveats(specs: readonly string[]): Caveat[] {
   const allow = new Map<string, string[]>();
   for (const s of specs) {
     if (s === 'single-use') out.push({type: 'single_use'});
-    else if (/^max-uses=\d{1,10}$/.test(s)) out.push({type: 'max_uses', n: Number(s.slice(9))});
+    else if (/^max-uses=\d{1,10}$/.test(s)) {
+      const n = Number(s.slice(9));
+      if (n < 1 || n > 1_000_000_000) throw new AstridError('INPUT_INVALID', `--caveat ${s}: max-uses must be 1 to 1000000000`);
+      out.push({type: 'max_uses', n});
+    }
     else if (/^capsule=(blake3:)?[0-9a-f]{64}$/.test(s)) out.push({type: 'capsule', hash: s.slice(-64)});
     else if (s.startsWith('allow=') && s.indexOf(':') > 6) {
       const type = s.slice(6, s.indexOf(':'));
+      if (!(RESOURCE_TYPES as readonly string[]).includes(type)) throw new AstridError('INPUT_INVALID', `--caveat ${s}: ${type} is not a resource type (${RESOURCE_TYPES.join(', ')})`);
       allow.set(type, [...(allow.get(type) ?? []), s.slice(s.indexOf(':') + 1)]);
     } else throw new AstridError('INPUT_INVALID', `--caveat "${s}": want single-use, max-uses=N, capsule=<blake3 hex> or allow=TYPE:VALUE`);
   }
@@ -130,6 +135,15 @@ function view(a: Authority, id: string, withText = false): TokenView {
   };
 }
 
+/** The validity window from the flags, checked here so a mistake names its flag. */
+function windowOf(f: {expires?: string; notBefore?: string}, now: number): {nbf?: number; exp?: number} {
+  const exp = f.expires === undefined ? undefined : parseWhen(f.expires, now, '--expires');
+  const nbf = f.notBefore === undefined ? undefined : parseWhen(f.notBefore, now, '--not-before');
+  if (exp !== undefined && exp <= now) throw new AstridError('INPUT_INVALID', `--expires ${f.expires}: already past`);
+  if (exp !== undefined && nbf !== undefined && exp <= nbf) throw new AstridError('INPUT_INVALID', `--expires ${f.expires} is not after --not-before ${f.notBefore}`);
+  return {...(nbf === undefined ? {} : {nbf}), ...(exp === undefined ? {} : {exp})};
+}
+
 /** Issue a root grant signed by the owner key. */
 export async function grantIssue(home: string, f: GrantFlags): Promise<TokenView> {
   return withAuthority(home, 'write', async (k, a) => {
@@ -138,8 +152,7 @@ export async function grantIssue(home: string, f: GrantFlags): Promise<TokenView
       to: f.to,
       resources: f.resources,
       ...(f.budget === undefined ? {} : {budget: parseTokenBudget(f.budget)}),
-      ...(f.expires === undefined ? {} : {exp: parseWhen(f.expires, now, '--expires')}),
-      ...(f.notBefore === undefined ? {} : {nbf: parseWhen(f.notBefore, now, '--not-before')}),
+      ...windowOf(f, now),
       caveats: parseCaveats(f.caveats ?? []),
       via: 'cli',
     });
@@ -170,8 +183,7 @@ export async function tokenAttenuate(home: string, f: AttenuateFlags): Promise<T
       to: f.to,
       ...(f.resources === undefined || f.resources.length === 0 ? {} : {resources: f.resources}),
       ...(f.budget === undefined ? {} : {budget: parseTokenBudget(f.budget)}),
-      ...(f.expires === undefined ? {} : {exp: parseWhen(f.expires, now, '--expires')}),
-      ...(f.notBefore === undefined ? {} : {nbf: parseWhen(f.notBefore, now, '--not-before')}),
+      ...windowOf(f, now),
       caveats: parseCaveats(f.caveats ?? []),
     });
     return view(a, t.id);

@@ -100,7 +100,7 @@ export async function runCapsule(home: string, f: RunFlags): Promise<RunResult> 
       capsule: f.capsule,
       grants: f.grants,
       tokens: f.tokens ?? [],
-      ...(f.sessionBudget === undefined ? {} : {sessionBudget: parseTokenBudget(f.sessionBudget)}),
+      ...(f.sessionBudget === undefined ? {} : {sessionBudget: parseTokenBudget(f.sessionBudget, ['fuel', 'wall_ms', 'messages', 'egress_bytes'])}),
       ...(f.ask === true ? {ask: true} : {}),
       input,
       ...(budget === undefined ? {} : {budget}),

@@ -126,8 +126,18 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
     sessionToken = authority.mint({to: principal, resources: o.grants, exp: k.clock.now() + 24 * 3600_000});
   }
   const tokens = [...given, ...(sessionToken ? [sessionToken] : [])];
-  const root = tokens[0];
-  const rootChain = root === undefined ? [] : root === sessionToken ? [root] : authority.report(root.id).chain;
+  // Activation resources (fuel, wall time, memory) are bounded and charged by every token the
+  // session runs under and all their ancestors: which token comes first must not matter.
+  const seen = new Set<string>();
+  const rootChain: Token[] = [];
+  for (const t of tokens) {
+    for (const x of t === sessionToken ? [t] : authority.report(t.id).chain) {
+      if (!seen.has(x.id)) {
+        seen.add(x.id);
+        rootChain.push(x);
+      }
+    }
+  }
   const sessionLimits: TokenBudget = o.sessionBudget ?? {};
   const scopes: BudgetScope[] = chainScopes(session, sessionLimits, rootChain);
   const memCap = Math.min(...rootChain.map((x) => x.budget.memory_pages ?? Infinity));
@@ -224,6 +234,13 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
       activations++;
       fuelUsed += r.fuelUsed;
       c.onActivation?.(r);
+      if (r.outcome === 'SANDBOX_FUEL_EXHAUSTED' && fuelRes.reservation.amount < ctx.budget.fuel) {
+        // the activation got less than its own budget because a token or the session had no more: that is the budget running out
+        const x = scopes.map((sc) => ({sc, left: book.remaining(sc, 'fuel')})).find((y) => y.left < 1);
+        const scope = x === undefined ? 'session' : x.sc.key === `session:${session}` ? 'session' : x.sc.key;
+        await ledger.append({kind: 'budget.exhausted', body: {scope: scope.slice(0, 64), axis: 'fuel', limit: x?.sc.limits.fuel ?? 0, wanted: ctx.budget.fuel, capsule: loaded.name}, ...who});
+        failure ??= {code: 'BUDGET_EXHAUSTED', message: `${scope === 'session' ? 'the session' : scope} ran out of fuel (${fuelRes.reservation.amount} was left of the ${ctx.budget.fuel} an activation may use)`};
+      }
       if (r.outcome !== 'ok') failure ??= {code: r.outcome, message: r.message};
       for (const s of r.sends) {
         if (s.topic === 'svc.fs.write') {

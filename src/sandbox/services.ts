@@ -185,6 +185,8 @@ function fsRead(ctx: ServiceContext, raw: unknown): CallResult {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) return fail('INVALID', 'not a regular file');
+    // a second name elsewhere (e.g. a hard link to a file under the Astrid home) is invisible to a name-based check
+    if (st.nlink > 1) return fail('INVALID', 'the file has other hard links');
     const n = Math.max(0, Math.min(len, st.size - offset));
     const buf = Buffer.alloc(n);
     let got = 0;
