@@ -7,6 +7,7 @@ import {
   BudgetBook,
   DEFAULT_RESERVED_TOPICS,
   SessionGate,
+  signToken,
   type Authority,
   type CapsuleBounds,
   type Caveat,
@@ -16,6 +17,7 @@ import {
   type TokenBudget,
 } from '../../src/capabilities/index.js';
 import {createPrincipal, openAuthority, openCapsuleStore, openKernelState, principalKey, SimulatedClock, type KernelState} from '../../src/kernel/index.js';
+import {Blake3} from '../../src/crypto/index.js';
 import {rebuild, type AnyEntry, type BodyByKind, type EntryKind} from '../../src/ledger/index.js';
 import {parsePattern} from '../../src/topics/index.js';
 import {repoRoot, tmpDir} from '../helpers/index.js';
@@ -390,6 +392,37 @@ describe('authority: the gate, layer by layer, on a real ledger', () => {
       }
     },
   );
+
+  it('review findings stay fixed: a re-check does not count a use again; an internal host needs the covering resource to name it; issue() refuses a foreign subject key', async () => {
+    // a single-use fs.write: checked (and its use counted) at send time, re-checked when performed
+    const once = await grant('alice', ['fs.write:/srv/out/**'], {caveats: [{type: 'single_use'}]});
+    const g = gateOf('alice', [once]);
+    const first = g.check('fs.write', '/srv/out/a.txt');
+    assert.equal(first.allow, true, first.allow ? '' : `${first.layer}/${first.rule}: ${first.reason}`);
+    const re = g.gate.check({capsule: CAP, principal: 'alice', session: g.session, type: 'fs.write', value: '/srv/out/a.txt', recheck: true});
+    assert.equal(re.allow, true, re.allow ? '' : re.reason);
+    assert.equal(g.check('fs.write', '/srv/out/b.txt').allow, false, 'a second, new use is still refused');
+    // an internal host named by one resource is not reachable through a wildcard resource of the same token
+    const t = await grant('alice', ['net.http:GET http://db.internal/health', 'net.http:http://*.internal/']);
+    const gi = gateOf('alice', [t], {bounds: {...wide, net_http: ['http://*.internal/']}});
+    assert.equal(gi.check('net.http', 'GET http://db.internal/health').allow, true);
+    for (const v of ['GET http://db.internal/admin', 'DELETE http://db.internal/health', 'GET http://other.internal/']) {
+      const d = gi.check('net.http', v);
+      assert.equal(d.allow, false, v);
+    }
+    // a token binding bob to alice's key is refused when issued
+    const parent = await grant('alice', ['kv:shared']);
+    const forged = signToken(await Blake3.create(), principalKey(home, 'alice'), {
+      subject: 'bob',
+      subjectKey: principalKey(home, 'alice').publicKey,
+      resources: ['kv:shared'],
+      nbf: clock.now(),
+      exp: null,
+      parent: parent.id,
+      nonce: new Uint8Array(16).fill(7),
+    });
+    await assert.rejects(a.issue(forged, 'test', {session: 'kernel', principal: 'alice', actor: 'test'}), (e: unknown) => (e as {code?: string}).code === 'TOKEN_INVALID');
+  });
 
   it('the ledger verifies after all of it', async () => {
     const report = await k.ledger.verify();

@@ -1,7 +1,7 @@
 // Proves: a capsule reaches the filesystem and KV only inside its grants and its manifest, never the Astrid home, never through `..`, encodings or symlinks; each denial names its layer and rule; an fs write happens only after its send is durable.
 import {after, before, describe, it} from 'node:test';
 import {strict as assert} from 'node:assert';
-import {existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs';
+import {existsSync, linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {openCapsuleStore, openKernelState, runSession, type KernelState, type RunResult} from '../../src/kernel/index.js';
 import type {AnyEntry, BodyByKind, EntryKind} from '../../src/ledger/index.js';
@@ -128,6 +128,15 @@ describe('sandbox: confinement of fs and kv', () => {
     // reached through a granted symlink: the real path is checked by policy too
     const d = assertDenied(await read(join(root, 'allowed', 'homelink', file), readGrant), 'policy', 'symlink-escape');
     assert.match(d.reason, /protected root/);
+  });
+
+  it('a hard link inside the grant to a file under the home is refused (INVALID, -2): a name-based check cannot see the second name', async () => {
+    const key = join(home, 'keys', readdirSync(join(home, 'keys')).find((f) => f.endsWith('.key')) as string);
+    const link = join(root, 'allowed', 'innocent.txt');
+    linkSync(key, link);
+    const c = await read(link, readGrant);
+    assert.equal(c.call.status, -2, `status ${c.call.status}`);
+    assert.equal(c.r.message, 'astrid_handle returned -2');
   });
 
   it('grants match by segment: /srv/project/** does not cover /srv/project-evil/x', async () => {
