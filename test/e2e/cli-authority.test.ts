@@ -3,34 +3,13 @@ import {after, before, describe, it} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {repoRoot, runCli, runCliAsync, tmpDir, type CliResult} from '../helpers/index.js';
+import {repoRoot, runCli, runCliAsync, tmpDir, type CliResult, cliFails as failsWith, cliJson as json, cliOk as ok, type Json} from '../helpers/index.js';
 import {manifestToml, parseManifest} from '../../src/sandbox/index.js';
 
-type Json = Record<string, unknown>;
 
-function json(r: CliResult): unknown {
-  try {
-    return JSON.parse(r.stdout);
-  } catch {
-    return assert.fail(`stdout is not one JSON value (status ${r.status}): ${r.stdout}\nstderr: ${r.stderr}`);
-  }
-}
 
-function ok(r: CliResult): Json {
-  assert.equal(r.status, 0, `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return json(r) as Json;
-}
 
 /** Exit `exit` (1 by default) with one `{"error": {code, message}}` object carrying `code`. */
-function failsWith(r: CliResult, code: string, exit = 1): Json {
-  assert.equal(r.status, exit, `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  const out = json(r) as Json;
-  assert.deepEqual(Object.keys(out), ['error'], r.stdout);
-  const e = out.error as Json;
-  assert.equal(e.code, code, String(e.message));
-  assert.equal(typeof e.message, 'string');
-  return e;
-}
 
 /** Does a JSON-rendered binary field hold exactly `text`? (Accepts hex, base64, a byte array, or an index-keyed object.) */
 function holdsBytes(v: unknown, text: string): boolean {

@@ -2,33 +2,13 @@
 import {after, before, describe, it} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {join} from 'node:path';
-import {runCli, runCliAsync, tmpDir, type CliResult} from '../helpers/index.js';
+import {runCli, runCliAsync, tmpDir, cliFails as failsWith, cliJson as json, cliOk as ok, type Json} from '../helpers/index.js';
 import {watCapsule} from '../helpers/wat-capsule.js';
 
-type Json = Record<string, unknown>;
 
-function json(r: CliResult): unknown {
-  try {
-    return JSON.parse(r.stdout);
-  } catch {
-    return assert.fail(`stdout is not one JSON value (status ${r.status}): ${r.stdout}\nstderr: ${r.stderr}`);
-  }
-}
 
-function ok(r: CliResult): Json {
-  assert.equal(r.status, 0, `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return json(r) as Json;
-}
 
 /** Exit 1 with one `{"error": {code, message}}` object carrying `code`. */
-function failsWith(r: CliResult, code: string): Json {
-  assert.equal(r.status, 1, `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  const e = (json(r) as Json).error as Json;
-  assert.ok(typeof e === 'object' && e !== null, r.stdout);
-  assert.equal(e.code, code, String(e.message));
-  assert.equal(typeof e.message, 'string');
-  return e;
-}
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const GOOD_RUN = ['run', 'good', '--topic', 'test.x', '--input', '{"a":1}', '--grant', 'bus.send:good.done', '--json'];

@@ -7,6 +7,7 @@ import {tmpdir} from 'node:os';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {spawn, spawnSync} from 'node:child_process';
+import {strict as assert} from 'node:assert';
 
 function findRoot(): string {
   let d = dirname(fileURLToPath(import.meta.url));
@@ -59,4 +60,32 @@ export function runCliAsync(args: readonly string[], home: string, env: NodeJS.P
     c.on('error', reject);
     c.on('close', (status) => resolve({status, stdout, stderr}));
   });
+}
+
+export type Json = Record<string, unknown>;
+
+/** stdout as exactly one JSON value, or a failed assertion showing what came out. */
+export function cliJson(r: CliResult): unknown {
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    return assert.fail(`stdout is not one JSON value (status ${r.status}): ${r.stdout}\nstderr: ${r.stderr}`);
+  }
+}
+
+/** A successful --json run's result object. */
+export function cliOk(r: CliResult): Json {
+  assert.equal(r.status, 0, `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return cliJson(r) as Json;
+}
+
+/** A failed --json run: exactly `{"error": {code, message, ...}}` with this code and exit status; returns the error. */
+export function cliFails(r: CliResult, code: string, exit = 1): Json {
+  assert.equal(r.status, exit, `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  const out = cliJson(r) as Json;
+  assert.deepEqual(Object.keys(out), ['error'], r.stdout);
+  const e = out.error as Json;
+  assert.equal(e.code, code, String(e.message));
+  assert.equal(typeof e.message, 'string');
+  return e;
 }
