@@ -3,16 +3,11 @@ import {describe, it} from 'node:test';
 import {strict as assert} from 'node:assert';
 import fc from 'fast-check';
 import {Authority, BudgetBook, authorityProjection, chainScopes, type Attribution, type BudgetScope, type Token} from '../../src/capabilities/index.js';
-import {SigningKey} from '../../src/crypto/index.js';
-import {MemoryStore, projectionStateHash, rebuild, type Ledger} from '../../src/ledger/index.js';
-import {hasher, openLedger, testClock} from '../helpers/ledger-fixtures.js';
-import {xorshift32} from '../helpers/prng.js';
+import {projectionStateHash, rebuild, type Ledger} from '../../src/ledger/index.js';
+import {hasher} from '../helpers/ledger-fixtures.js';
+import {ALICE, OWNER, withAuthorityWorld} from '../helpers/authority-world.js';
 
 const h = await hasher();
-const seed = (b: number): Uint8Array => new Uint8Array(32).fill(b);
-const OWNER = SigningKey.fromSeed(seed(11));
-const ALICE = SigningKey.fromSeed(seed(21));
-const BOB = SigningKey.fromSeed(seed(22));
 const who = (session: string): Attribution => ({session, principal: 'alice', actor: 'echo'});
 
 interface World {
@@ -24,21 +19,10 @@ interface World {
 }
 
 async function withWorld(fn: (w: World) => Promise<void>): Promise<void> {
-  const clock = testClock();
-  const ledger = await openLedger(new MemoryStore(), {clock});
-  const rnd = xorshift32(0xb0d6e7);
-  const random = (n: number): Uint8Array => Uint8Array.from({length: n}, () => rnd() & 0xff);
-  const state = (await rebuild(ledger, authorityProjection)).state;
-  const authority = new Authority({ledger, blake3: h, clock, random, owner: OWNER, state});
-  try {
-    await authority.ensureOwner();
-    await authority.createPrincipal('alice', 'agent', ALICE.publicKey);
-    await authority.createPrincipal('bob', 'agent', BOB.publicKey);
+  await withAuthorityWorld(0xb0d6e7, ['alice', 'bob'], async ({ledger, authority}) => {
     const root = await authority.grant({to: 'alice', resources: ['bus.send:tool.>'], budget: {messages: 10, fuel: 1000, egress_bytes: 5000}});
     await fn({ledger, authority, book: new BudgetBook(authority), root});
-  } finally {
-    await ledger.close();
-  }
+  });
 }
 
 function scopesOf(w: World, t: Token, session = 's1', sessionLimits = {}): BudgetScope[] {

@@ -17,18 +17,12 @@ import {
   type Token,
   type TokenDraft,
 } from '../../src/capabilities/index.js';
-import {SigningKey} from '../../src/crypto/index.js';
 import {AstridError} from '../../src/errors/index.js';
-import {MemoryStore, projectionStateHash, rebuild, type Ledger} from '../../src/ledger/index.js';
-import {KEY, code, hasher, openLedger, testClock, type TestClock} from '../helpers/ledger-fixtures.js';
-import {xorshift32} from '../helpers/prng.js';
+import {projectionStateHash, rebuild, type Ledger} from '../../src/ledger/index.js';
+import {KEY, code, hasher, type TestClock} from '../helpers/ledger-fixtures.js';
+import {ALICE, BOB, MALLORY, OWNER, withAuthorityWorld} from '../helpers/authority-world.js';
 
 const h = await hasher();
-const seed = (b: number): Uint8Array => new Uint8Array(32).fill(b);
-const OWNER = SigningKey.fromSeed(seed(11));
-const ALICE = SigningKey.fromSeed(seed(21));
-const BOB = SigningKey.fromSeed(seed(22));
-const MALLORY = SigningKey.fromSeed(seed(66));
 const KERNEL: Attribution = {session: 'kernel', principal: 'owner', actor: 'kernel'};
 const HOUR = 3_600_000;
 const HASH_A = 'aa'.repeat(32);
@@ -44,21 +38,7 @@ interface World {
 }
 
 async function withWorld(fn: (w: World) => Promise<void>): Promise<void> {
-  const clock = testClock();
-  const ledger = await openLedger(new MemoryStore(), {clock});
-  const rnd = xorshift32(0xc4a1);
-  const random = (n: number): Uint8Array => Uint8Array.from({length: n}, () => rnd() & 0xff);
-  const state = (await rebuild(ledger, authorityProjection)).state;
-  const authority = new Authority({ledger, blake3: h, clock, random, owner: OWNER, state});
-  try {
-    await authority.ensureOwner();
-    await authority.createPrincipal('alice', 'agent', ALICE.publicKey);
-    await authority.createPrincipal('bob', 'agent', BOB.publicKey);
-    await authority.createPrincipal('mallory', 'agent', MALLORY.publicKey);
-    await fn({ledger, clock, authority, random});
-  } finally {
-    await ledger.close();
-  }
+  await withAuthorityWorld(0xc4a1, ['alice', 'bob', 'mallory'], fn);
 }
 
 function rootGrant(w: World, over: Partial<GrantOptions> = {}): Promise<Token> {
