@@ -11,16 +11,13 @@
  * `details.retryAfterMs`: back-pressure) / BUS_TIMEOUT, and is recorded (gate.denied,
  * layer `bus`) when a ledger entry can say who was refused.
  */
-import {Packr, Unpackr} from 'msgpackr';
 import {Observable, Subject} from 'rxjs';
 import {AstridError} from '../errors/index.js';
-import type {Clock, Ledger} from '../ledger/index.js';
+import {packMsgpack, unpackMsgpack, type Clock, type Ledger} from '../ledger/index.js';
 import {isTopic, matches, parsePattern, type Topic, type TopicPattern} from '../topics/index.js';
 import {RoutingIndex} from './router.js';
 import {checkPayload} from './schemas.js';
 
-const packr = new Packr({useRecords: false, moreTypes: false, variableMapSize: true});
-const unpackr = new Unpackr({useRecords: false, mapsAsObjects: true, int64AsType: 'number', structuredClone: false});
 
 /** The most payload bytes a message may have: a ledger entry is at most 1 MiB, envelope included. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024 - 16 * 1024;
@@ -214,7 +211,7 @@ export class Bus {
     }
     let bytes: Uint8Array;
     try {
-      bytes = packr.pack(payload);
+      bytes = packMsgpack(payload);
     } catch (e) {
       this.#refuse('BUS_INVALID', m, 'encoding', `payload cannot be encoded: ${(e as Error).message}`);
     }
@@ -236,7 +233,7 @@ export class Bus {
     this.#commit(principalKey, bytes.length);
     // Subscribers get exactly what the ledger recorded (decoded from the recorded bytes), not the
     // sender's object, which it could change after the checks.
-    const msg: BusMessage = {topic, payload: unpackr.unpack(bytes) as unknown, from: m.from, principal: m.principal, session: m.session, corr, seq: a.seq};
+    const msg: BusMessage = {topic, payload: unpackMsgpack(bytes) as unknown, from: m.from, principal: m.principal, session: m.session, corr, seq: a.seq};
     const q: Queued = {msg, durable: () => a.durable};
     this.#queue.push(q);
     this.#schedule();

@@ -114,6 +114,11 @@ export class BudgetBook {
   }
 }
 
+/** How a scope key reads in a ledger entry: `session` for the session's own, else the token id. */
+export function scopeName(key: string, session: string): string {
+  return key === `session:${session}` ? 'session' : key;
+}
+
 /** The budget scopes of a verified chain (leaf first), plus the session's. */
 export function chainScopes(session: string, sessionLimits: TokenBudget, chain: readonly Token[]): BudgetScope[] {
   return [{key: `session:${session}`, limits: sessionLimits}, ...chain.map((t) => ({key: t.id, limits: t.budget}))];

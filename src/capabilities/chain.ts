@@ -5,9 +5,9 @@
  * never changes for a given token, so its verdict is memoised by token hash; what changes
  * (revocation, expiry, uses, budget) is checked on every use by the caller.
  */
-import {toHex} from '../crypto/index.js';
+import {bytesEqual, toHex} from '../crypto/index.js';
 import {resourceCovers} from './resource.js';
-import {BUDGET_AXES, sameKey, type Caveat, type Token, type TokenId} from './token.js';
+import {BUDGET_AXES, type Caveat, type Token, type TokenId} from './token.js';
 
 /** Most delegations below a root grant (a chain holds at most this many tokens plus the root). */
 export const MAX_CHAIN_DEPTH = 16;
@@ -16,7 +16,7 @@ export type AttenuationAxis = 'resources' | 'budget' | 'not_before' | 'expiry' |
 
 /** Why a child is not a subset of its parent, or null when it is. */
 export function attenuationProblem(parent: Token, child: Token): {axis: AttenuationAxis; reason: string} | null {
-  if (!sameKey(child.issuer, parent.subjectKey)) {
+  if (!bytesEqual(child.issuer, parent.subjectKey)) {
     return {axis: 'issuer', reason: `the child is not signed by the key of ${parent.subject}, the parent's holder`};
   }
   for (const r of child.resources) {

@@ -11,11 +11,12 @@
  * gate.allowed; an allow is recorded once per capsule, resource and token per session).
  * If the entry cannot be appended the answer is no.
  */
+import {bytesEqual} from '../crypto/index.js';
 import {AstridError} from '../errors/index.js';
 import type {BodyByKind} from '../ledger/index.js';
 import {covers, isTopic, parsePattern, parseTopic, matches, type TopicPattern} from '../topics/index.js';
 import {Authority, useLimit} from './authority.js';
-import {chainScopes, type BudgetBook, type Reservation} from './budget.js';
+import {chainScopes, scopeName, type BudgetBook, type Reservation} from './budget.js';
 import {httpAllows, parseHttpTarget, pathMatches, pathSegments, kvMatches, resourceAllows, RESOURCE_TYPES, type ResourceType} from './resource.js';
 import type {Token, TokenBudget} from './token.js';
 
@@ -318,12 +319,12 @@ export class SessionGate implements Gate {
       if (!r.ok) {
         for (const x of taken) x.release();
         try {
-          const scope = r.scope === `session:${o.session}` ? 'session' : r.scope;
+          const scope = scopeName(r.scope, o.session);
           o.authority.record({kind: 'budget.exhausted', body: {scope: scope.slice(0, 64), axis, limit: r.limit, wanted: r.wanted, capsule: req.capsule.slice(0, 64)}, ...this.#who()});
         } catch {
           return {allow: false, layer: 'ledger', rule: 'append-failed', reason: 'budget exhausted, and the ledger refused the record'};
         }
-        return {allow: false, layer: 'budget', rule: `budget.${axis}`, reason: `${r.scope === `session:${o.session}` ? 'the session' : r.scope} has ${r.remaining} ${axis} left of ${r.limit}; ${r.wanted} wanted`};
+        return {allow: false, layer: 'budget', rule: `budget.${axis}`, reason: `${scopeName(r.scope, o.session) === 'session' ? 'the session' : r.scope} has ${r.remaining} ${axis} left of ${r.limit}; ${r.wanted} wanted`};
       }
       taken.push(r.reservation);
     }
@@ -347,7 +348,7 @@ export class SessionGate implements Gate {
     for (const id of candidates) {
       const tok = a.token(id);
       if (tok === undefined) continue;
-      if (tok.subject !== o.principal || !bytesEq(tok.subjectKey, me.key)) continue; // a token for A never authorises B
+      if (tok.subject !== o.principal || !bytesEqual(tok.subjectKey, me.key)) continue; // a token for A never authorises B
       if (!Authority.allows(tok, req.type, req.value, capsuleHash)) continue;
       if (internalHost !== undefined && !tok.resources.some((r) => r.type === 'net.http' && r.target.host === internalHost && resourceAllows(r, req.type, req.value))) {
         lastProblem = `${internalHost} is an internal address; only a grant naming it exactly allows it`;
@@ -448,10 +449,4 @@ export class SessionGate implements Gate {
     this.#allowRecorded.add(key);
     return d;
   }
-}
-
-function bytesEq(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

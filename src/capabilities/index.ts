@@ -42,7 +42,7 @@ export {
 export {ChainVerifier, attenuationProblem, MAX_CHAIN_DEPTH, type ChainVerdict, type AttenuationAxis, type ChainProblemCode, type TokenLookup} from './chain.js';
 export {authorityProjection, applyAuthority, emptyAuthorityState, type AuthorityState, type PrincipalRecord, type TokenRecord, type ApprovalRecord, type ApprovalStatus, type Spent} from './state.js';
 export {Authority, useLimit, type AuthorityOptions, type TokenReport, type TokenStatus, type AttenuateOptions, type GrantOptions, type Attribution} from './authority.js';
-export {BudgetBook, chainScopes, type BudgetScope, type Reservation, type ReserveResult, type ChargeAxis} from './budget.js';
+export {BudgetBook, chainScopes, scopeName, type BudgetScope, type Reservation, type ReserveResult, type ChargeAxis} from './budget.js';
 export {
   SessionGate,
   isInternalHost,

@@ -5,8 +5,7 @@
  * being in the ledger alone: tokens are parsed and their chains verified when used
  * (authority.ts); the fold only records what happened.
  */
-import {Packr, Unpackr} from 'msgpackr';
-import type {Projection, StoredEntry} from '../ledger/index.js';
+import {packMsgpack, unpackMsgpack, type Projection, type StoredEntry} from '../ledger/index.js';
 
 export interface PrincipalRecord {
   readonly name: string;
@@ -147,8 +146,6 @@ export function applyAuthority(s: AuthorityState, e: StoredEntry): AuthorityStat
   }
 }
 
-const packr = new Packr({useRecords: false, moreTypes: false, variableMapSize: true});
-const unpackr = new Unpackr({useRecords: false, mapsAsObjects: true, int64AsType: 'number'});
 
 function sorted<V>(m: Map<string, V>): Array<[string, V]> {
   return [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
@@ -173,7 +170,7 @@ export const authorityProjection: Projection<AuthorityState> = {
   initial: emptyAuthorityState,
   apply: applyAuthority,
   encode: (s) =>
-    packr.pack([
+    packMsgpack([
       sorted(s.principals),
       sorted(s.tokens),
       sorted(s.revoked),
@@ -182,7 +179,7 @@ export const authorityProjection: Projection<AuthorityState> = {
       sorted(s.approvals),
     ]),
   decode: (bytes) => {
-    const u = unpackr.unpack(bytes) as unknown;
+    const u = unpackMsgpack(bytes) as unknown;
     if (!Array.isArray(u) || u.length !== 6) throw new TypeError('malformed authority state');
     const uses = new Map<string, number>();
     for (const [k, v] of mapOf<{n: number}>(u[3], 'uses')) uses.set(k, v.n);

@@ -9,9 +9,9 @@
  * unknown caveats, extra fields) is refused with TOKEN_INVALID. The chain rules
  * (attenuation, roots, revocation) live in chain.ts.
  */
-import {Packr} from 'msgpackr';
 import {bytesEqual, toHex, verifyStrict, verifyStrictAsync, publicKeyProblem, type Blake3, type SigningKey} from '../crypto/index.js';
 import {AstridError} from '../errors/index.js';
+import {decodePlainMsgpack, packMsgpack} from '../ledger/index.js';
 import {parseResource, RESOURCE_TYPES, type Resource, type ResourceType} from './resource.js';
 
 export const TOKEN_VERSION = 1;
@@ -21,7 +21,6 @@ export const MAX_RESOURCES = 64;
 export const MAX_CAVEATS = 32;
 export const MAX_ALLOW_VALUES = 64;
 
-const packr = new Packr({useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: 'number', structuredClone: false});
 
 declare const tokenIdBrand: unique symbol;
 /** `tk_` + 32 lowercase hex digits. */
@@ -146,7 +145,7 @@ function budgetArray(b: TokenBudget): Array<number | null> {
 
 /** Canonical body bytes. Inputs must already be normalised (see buildBody). */
 function encodeBody(b: TokenBody): Uint8Array {
-  return packr.pack([
+  return packMsgpack([
     b.v,
     b.issuer,
     b.subject,
@@ -302,12 +301,9 @@ function badSignature(): never {
 function decodeBody(bytes: Uint8Array, sig: Uint8Array): TokenBody {
   if (!isBytes(bytes) || bytes.length === 0 || bytes.length > MAX_TOKEN_BYTES) bad('body must be 1 to 65536 bytes');
   if (!isBytes(sig, 64)) bad('signature must be 64 bytes');
-  let u: unknown;
-  try {
-    u = packr.unpack(bytes);
-  } catch {
-    return bad('body is not msgpack');
-  }
+  const d = decodePlainMsgpack(bytes);
+  if ('problem' in d) return bad(`body is ${d.problem}`);
+  const u = d.value;
   if (!Array.isArray(u) || u.length !== 11) bad('body must be an array of 11 fields');
   const [v, issuer, subject, subjectKey, resources, budget, nbf, exp, caveats, parent, nonce] = u as unknown[];
   if (v !== TOKEN_VERSION) bad(`unsupported version ${String(v)}`);
@@ -360,9 +356,4 @@ export function tokenJson(t: Token): Record<string, unknown> {
     parent: t.parent,
     hash: t.hash,
   };
-}
-
-/** Are two keys the same bytes? */
-export function sameKey(a: Uint8Array, b: Uint8Array): boolean {
-  return bytesEqual(a, b);
 }

@@ -19,32 +19,29 @@ export interface EntryView {
   readonly body: unknown;
 }
 
-/** Convert bytes to base64 recursively: message payloads (`astrid run`) as JSON. */
-export function payloadJson(v: unknown, depth = 0): unknown {
+function toJson(v: unknown, bytes: (b: Uint8Array) => string, depth: number): unknown {
   if (depth > 32) return '[too deep]';
-  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
-  if (Array.isArray(v)) return v.map((x) => payloadJson(x, depth + 1));
+  if (v instanceof Uint8Array) return bytes(v);
+  if (Array.isArray(v)) return v.map((x) => toJson(x, bytes, depth + 1));
   if (typeof v === 'bigint') return v.toString();
   if (v !== null && typeof v === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = payloadJson(x, depth + 1);
+    for (const [key, x] of Object.entries(v)) out[key] = toJson(x, bytes, depth + 1);
     return out;
   }
   return v;
 }
 
+const base64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+
+/** Convert bytes to base64 recursively: message payloads (`astrid run`) as JSON. */
+export function payloadJson(v: unknown): unknown {
+  return toJson(v, base64, 0);
+}
+
 /** Convert bytes to hex recursively so a body is JSON-safe. */
-export function jsonSafe(v: unknown, depth = 0): unknown {
-  if (depth > 32) return '[too deep]';
-  if (v instanceof Uint8Array) return toHex(v);
-  if (Array.isArray(v)) return v.map((x) => jsonSafe(x, depth + 1));
-  if (typeof v === 'bigint') return v.toString();
-  if (v !== null && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = jsonSafe(x, depth + 1);
-    return out;
-  }
-  return v;
+export function jsonSafe(v: unknown): unknown {
+  return toJson(v, toHex, 0);
 }
 
 export function entryView(s: StoredEntry): EntryView {

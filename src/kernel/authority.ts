@@ -5,7 +5,7 @@
  * rebuilt from the ledger, and the approval service with real timers.
  */
 import {join} from 'node:path';
-import {Blake3, KEYS_DIR, loadKeyFile, loadOrCreateKeyFile, type SigningKey} from '../crypto/index.js';
+import {KEYS_DIR, loadKeyFile, loadOrCreateKeyFile, type SigningKey} from '../crypto/index.js';
 import {AstridError} from '../errors/index.js';
 import {rebuild} from '../ledger/index.js';
 import {Authority, authorityProjection, BudgetBook, PRINCIPAL_RE, type PrincipalRecord} from '../capabilities/index.js';
@@ -15,12 +15,6 @@ import {randomIds, systemRandom} from './clock.js';
 
 export const OWNER_KEY_FILE = 'owner.key';
 export const PRINCIPALS_DIR = 'principals';
-
-let blake3: Promise<Blake3> | undefined;
-function hasher(): Promise<Blake3> {
-  blake3 ??= Blake3.create();
-  return blake3;
-}
 
 /** The owner's root key, created on first use. */
 export function ownerKey(home: string): SigningKey {
@@ -37,7 +31,7 @@ export async function openAuthority(k: KernelState, mode: 'read' | 'write'): Pro
   if (p === undefined) {
     p = (async () => {
       const state = (await rebuild(k.ledger, authorityProjection)).state;
-      return new Authority({ledger: k.ledger, blake3: await hasher(), clock: k.clock, random: systemRandom, owner: ownerKey(k.home), state});
+      return new Authority({ledger: k.ledger, blake3: k.ledger.hasher, clock: k.clock, random: systemRandom, owner: ownerKey(k.home), state});
     })();
     authorities.set(k, p);
     p.catch(() => authorities.delete(k));

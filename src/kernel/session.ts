@@ -7,7 +7,7 @@
  * gate.denied, service.result, session.ended.
  */
 import {AstridError} from '../errors/index.js';
-import {chainScopes, parseResource, SessionGate, type Authority, type BudgetBook, type BudgetScope, type Token, type TokenBudget} from '../capabilities/index.js';
+import {chainScopes, parseResource, scopeName, SessionGate, type Authority, type BudgetBook, type BudgetScope, type Token, type TokenBudget} from '../capabilities/index.js';
 import {rebuild, type Ledger} from '../ledger/index.js';
 import {isTopic, matches, parseTopic} from '../topics/index.js';
 import {
@@ -197,6 +197,12 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
   let failure: {code: string; message: string} | undefined;
   let instance: CapsuleInstance | undefined;
   const fromSeq = c.first;
+  /** Record a budget that ran out (budget.exhausted) and say so as the session's failure. */
+  const exhausted = async (key: string, axis: string, limit: number, wanted: number, why: string): Promise<{code: string; message: string}> => {
+    const scope = scopeName(key, session);
+    await ledger.append({kind: 'budget.exhausted', body: {scope: scope.slice(0, 64), axis, limit, wanted, capsule: loaded.name}, ...who});
+    return {code: 'BUDGET_EXHAUSTED', message: `${scope === 'session' ? 'the session' : scope} ${why}`};
+  };
   try {
     while (queue.length > 0 && activations < MAX_ACTIVATIONS_PER_RUN) {
       const d = queue.shift() as Delivery;
@@ -215,9 +221,7 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
       if (!fuelRes.ok || !wallRes.ok) {
         const x = !fuelRes.ok ? fuelRes : (wallRes as Extract<typeof wallRes, {ok: false}>);
         if (fuelRes.ok) fuelRes.reservation.release();
-        const scope = x.scope === `session:${session}` ? 'session' : x.scope;
-        await ledger.append({kind: 'budget.exhausted', body: {scope: scope.slice(0, 64), axis: x.axis, limit: x.limit, wanted: x.wanted, capsule: loaded.name}, ...who});
-        failure ??= {code: 'BUDGET_EXHAUSTED', message: `${scope === 'session' ? 'the session' : scope} has no ${x.axis} left (limit ${x.limit})`};
+        failure ??= await exhausted(x.scope, x.axis, x.limit, x.wanted, `has no ${x.axis} left (limit ${x.limit})`);
         break;
       }
       actor.send({type: 'DELIVER', seq: d.seq});
@@ -236,10 +240,9 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
       c.onActivation?.(r);
       if (r.outcome === 'SANDBOX_FUEL_EXHAUSTED' && fuelRes.reservation.amount < ctx.budget.fuel) {
         // the activation got less than its own budget because a token or the session had no more: that is the budget running out
-        const x = scopes.map((sc) => ({sc, left: book.remaining(sc, 'fuel')})).find((y) => y.left < 1);
-        const scope = x === undefined ? 'session' : x.sc.key === `session:${session}` ? 'session' : x.sc.key;
-        await ledger.append({kind: 'budget.exhausted', body: {scope: scope.slice(0, 64), axis: 'fuel', limit: x?.sc.limits.fuel ?? 0, wanted: ctx.budget.fuel, capsule: loaded.name}, ...who});
-        failure ??= {code: 'BUDGET_EXHAUSTED', message: `${scope === 'session' ? 'the session' : scope} ran out of fuel (${fuelRes.reservation.amount} was left of the ${ctx.budget.fuel} an activation may use)`};
+        const x = scopes.find((sc) => book.remaining(sc, 'fuel') < 1);
+        const why = `ran out of fuel (${fuelRes.reservation.amount} was left of the ${ctx.budget.fuel} an activation may use)`;
+        failure ??= await exhausted(x?.key ?? `session:${session}`, 'fuel', x?.limits.fuel ?? 0, ctx.budget.fuel, why);
       }
       if (r.outcome !== 'ok') failure ??= {code: r.outcome, message: r.message};
       for (const s of r.sends) {

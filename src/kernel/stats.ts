@@ -3,8 +3,7 @@
  * of sessions seen. It is also the reference example of a projection: pure apply,
  * canonical encoding (sorted keys), snapshot-friendly.
  */
-import {Packr, Unpackr} from 'msgpackr';
-import type {Projection, StoredEntry} from '../ledger/index.js';
+import {packMsgpack, unpackMsgpack, type Projection, type StoredEntry} from '../ledger/index.js';
 
 export interface LedgerStats {
   readonly entries: number;
@@ -14,8 +13,6 @@ export interface LedgerStats {
   readonly boots: number;
 }
 
-const packr = new Packr({useRecords: false, moreTypes: false, variableMapSize: true});
-const unpackr = new Unpackr({useRecords: false, mapsAsObjects: true, int64AsType: 'number'});
 
 interface Internal {
   entries: number;
@@ -44,10 +41,10 @@ export const statsProjection: Projection<Internal> = {
   encode(s: Internal): Uint8Array {
     const byKind: Record<string, number> = {};
     for (const k of Object.keys(s.byKind).sort()) byKind[k] = s.byKind[k] as number;
-    return packr.pack({entries: s.entries, byKind, sessions: [...s.sessions].sort(), notes: s.notes, boots: s.boots});
+    return packMsgpack({entries: s.entries, byKind, sessions: [...s.sessions].sort(), notes: s.notes, boots: s.boots});
   },
   decode(bytes: Uint8Array): Internal {
-    const u = unpackr.unpack(bytes) as Partial<Internal> | null;
+    const u = unpackMsgpack(bytes) as Partial<Internal> | null;
     if (
       u === null ||
       typeof u !== 'object' ||

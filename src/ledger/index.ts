@@ -6,6 +6,7 @@ export {LedgerStore, type BatchOp, type BatchWriter, type RangeOptions, type Sto
 export {MemoryStore} from './memory-store.js';
 export {LevelStore} from './level-store.js';
 export {isPlainMsgpack} from './codec.js';
+export {packMsgpack, unpackMsgpack, decodePlainMsgpack} from './msgpack.js';
 export {encodeEntry, decodeEntry, MAX_ENTRY_BYTES, type LedgerEntry, type AnyEntry, type DecodeResult} from './codec.js';
 export {ENTRY_KINDS, ENTRY_FORMAT_VERSION, MAX_NOTE_CHARS, isEntryKind, parseBody, type EntryKind, type BodyByKind, type EntryBody} from './kinds.js';
 export {

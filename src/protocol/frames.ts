@@ -7,16 +7,13 @@
  * A refusal is a ProtocolError with a stable code; the connection that sent it is closed
  * by the caller (and only that one).
  */
-import {Packr, Unpackr} from 'msgpackr';
 import {AstridError} from '../errors/index.js';
-import {isPlainMsgpack} from '../ledger/index.js';
+import {decodePlainMsgpack, isPlainMsgpack, packMsgpack} from '../ledger/index.js';
 import {parseMessage, type UplinkMessage} from './messages.js';
 
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 const HEADER = 4;
 
-const packr = new Packr({useRecords: false, moreTypes: false, variableMapSize: true});
-const unpackr = new Unpackr({useRecords: false, mapsAsObjects: true, int64AsType: 'number', structuredClone: false});
 
 /**
  * Encode one message as a frame.
@@ -24,7 +21,7 @@ const unpackr = new Unpackr({useRecords: false, mapsAsObjects: true, int64AsType
  *   value has no standard msgpack type.
  */
 export function encodeFrame(m: UplinkMessage, max = DEFAULT_MAX_FRAME_BYTES): Uint8Array {
-  const body = packr.pack(m);
+  const body = packMsgpack(m);
   if (!isPlainMsgpack(body)) throw new AstridError('PROTOCOL_MALFORMED', 'the message holds a value with no standard msgpack type (e.g. undefined)');
   if (body.length > max) throw new AstridError('PROTOCOL_FRAME_TOO_LARGE', `frame of ${body.length} bytes over the limit of ${max}`);
   const out = new Uint8Array(HEADER + body.length);
@@ -90,15 +87,9 @@ function decodeBody(body: Uint8Array): UplinkMessage {
   // Exactly one value of the standard msgpack types, checked by a bounded scan before msgpackr
   // sees it: no extension types at all (msgpackr's own extensions can loop or build graphs
   // on hostile input), no repeated keys, no trailing bytes, bounded depth.
-  if (!isPlainMsgpack(body)) throw new AstridError('PROTOCOL_MALFORMED', 'a frame must hold exactly one plain msgpack value (no extension types, repeated keys or trailing bytes)');
-  let u: unknown;
-  try {
-    u = unpackr.unpack(body);
-  } catch (e) {
-    if (e instanceof AstridError) throw e;
-    throw new AstridError('PROTOCOL_MALFORMED', `frame is not msgpack: ${(e as Error).message.slice(0, 120)}`);
-  }
-  const m = parseMessage(u);
+  const d = decodePlainMsgpack(body);
+  if ('problem' in d) throw new AstridError('PROTOCOL_MALFORMED', `frame: ${d.problem}`);
+  const m = parseMessage(d.value);
   if (typeof m === 'string') throw new AstridError('PROTOCOL_MALFORMED', m);
   return m;
 }

@@ -4,8 +4,7 @@
  * namespaced by principal, capsule and namespace, so neither another capsule nor another
  * principal can see them.
  */
-import {Packr, Unpackr} from 'msgpackr';
-import type {Projection, StoredEntry} from '../ledger/index.js';
+import {packMsgpack, unpackMsgpack, type Projection, type StoredEntry} from '../ledger/index.js';
 import {asMap, unpackUntrusted} from './msgpack.js';
 
 export const MAX_KV_KEY = 256;
@@ -32,8 +31,6 @@ export function applyKv(state: KvState, e: StoredEntry): KvState {
   return state;
 }
 
-const packr = new Packr({useRecords: false, moreTypes: false, variableMapSize: true});
-const unpackr = new Unpackr({useRecords: false, mapsAsObjects: true, int64AsType: 'number'});
 
 /** The KV projection (snapshot-able: canonical encoding sorts keys). */
 export const kvProjection: Projection<KvState> = {
@@ -41,9 +38,9 @@ export const kvProjection: Projection<KvState> = {
   version: 1,
   initial: () => new Map(),
   apply: (s, e) => applyKv(s, e),
-  encode: (s) => packr.pack([...s.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))),
+  encode: (s) => packMsgpack([...s.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))),
   decode: (bytes) => {
-    const u = unpackr.unpack(bytes) as unknown;
+    const u = unpackMsgpack(bytes) as unknown;
     if (!Array.isArray(u)) throw new TypeError('malformed kv state');
     const m: KvState = new Map();
     for (const pair of u) {

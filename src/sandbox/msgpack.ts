@@ -1,22 +1,17 @@
 /**
  * msgpack at the guest boundary. Guest bytes are untrusted: decoding never throws (it
- * returns undefined), only plain msgpack is decoded (no extension types, no repeated keys), maps must be plain objects with own properties only (a `__proto__`
+ * returns undefined), only plain msgpack is decoded (no extension types, no repeated keys:
+ * decodePlainMsgpack), maps must be plain objects with own properties only (a `__proto__`
  * key is refused), and sizes are bounded by the caller.
  */
-import {Packr, Unpackr} from 'msgpackr';
-import {isPlainMsgpack} from '../ledger/index.js';
-
-const packr = new Packr({useRecords: false, moreTypes: false, variableMapSize: true});
-// structuredClone off: msgpackr's reference extensions (0x69/0x70) would let a few hundred
-// bytes decode into a DAG that a tree walk visits 2^depth times.
-const unpackr = new Unpackr({useRecords: false, mapsAsObjects: true, int64AsType: 'number', structuredClone: false});
+import {decodePlainMsgpack, packMsgpack} from '../ledger/index.js';
 
 /** Most nodes a guest value may have (a 64 KiB message cannot honestly need more). */
 export const MAX_NODES = 70_000;
 
 /** Encode a host value for the guest or the ledger. */
 export function pack(v: unknown): Uint8Array {
-  return packr.pack(v);
+  return packMsgpack(v);
 }
 
 function clean(v: unknown, depth: number, seen: WeakSet<object>, budget: {nodes: number}): boolean {
@@ -36,15 +31,9 @@ function clean(v: unknown, depth: number, seen: WeakSet<object>, budget: {nodes:
 
 /** Decode untrusted bytes; undefined when malformed, too deep or not plain data. */
 export function unpackUntrusted(bytes: Uint8Array): unknown {
-  // Standard msgpack types only, one value, bounded depth: msgpackr's extensions (records,
-  // reference graphs, bundled strings with hostile sizes) never reach its decoder.
-  if (!isPlainMsgpack(bytes)) return undefined;
-  let v: unknown;
-  try {
-    v = unpackr.unpack(bytes);
-  } catch {
-    return undefined;
-  }
+  const d = decodePlainMsgpack(bytes);
+  if ('problem' in d) return undefined;
+  const v = d.value;
   return clean(v, 0, new WeakSet(), {nodes: MAX_NODES}) ? v : undefined;
 }
 

@@ -5,7 +5,7 @@
  */
 import {randomBytes} from 'node:crypto';
 import {Authority, authorityProjection, BudgetBook, DEFAULT_RESERVED_TOPICS, SessionGate, type CapsuleBounds} from '../../src/capabilities/index.js';
-import {Blake3, SigningKey} from '../../src/crypto/index.js';
+import {SigningKey} from '../../src/crypto/index.js';
 import {rebuild, type Clock, type Ledger} from '../../src/ledger/index.js';
 import type {LoadedCapsule} from '../../src/sandbox/index.js';
 
@@ -30,7 +30,7 @@ export async function testGate(o: {
   denyRoots: readonly string[];
 }): Promise<TestGate> {
   const state = (await rebuild(o.ledger, authorityProjection)).state;
-  const authority = new Authority({ledger: o.ledger, blake3: await Blake3.create(), clock: o.clock, random: (n) => new Uint8Array(randomBytes(n)), owner: SigningKey.generate(), state});
+  const authority = new Authority({ledger: o.ledger, blake3: o.ledger.hasher, clock: o.clock, random: (n) => new Uint8Array(randomBytes(n)), owner: SigningKey.generate(), state});
   await authority.ensureOwner().catch(async (e: unknown) => {
     // A ledger shared between several test gates already has an owner with another key: register a per-gate principal instead.
     if ((e as {code?: string}).code !== 'KEY_INVALID') throw e;
