@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core';
-import {AstridCommand, runCapsule, type RunResult} from '../src/cli/index.js';
+import {AstridCommand, runCapsule, type RunView} from '../src/cli/index.js';
 
 export default class Run extends AstridCommand {
   static override summary = 'Run an installed capsule for one message in a fresh session.';
   static override description =
-    'Creates a session under a principal (the owner with --grant, the token\'s subject with --token) with exactly the authority given (nothing else), delivers one message to the capsule, ' +
+    'Runs in the daemon when one is running for the home (and says so), else in this process. Creates a session under a principal (the owner with --grant, the token\'s subject with --token) with exactly the authority given (nothing else), delivers one message to the capsule, ' +
     'performs any effects it requests that the grants allow (after their ledger entries are durable), prints what it sent, and ends ' +
     'the session. Every step is in the ledger (astrid audit show --session <id>). Grants use the resource grammar of docs/security.md. ' +
     'Exits 1 when the capsule trapped, ran out of budget or failed.';
@@ -25,7 +25,7 @@ export default class Run extends AstridCommand {
     input: Flags.string({description: 'JSON payload of the message', default: '{}'}),
   };
 
-  async run(): Promise<RunResult> {
+  async run(): Promise<RunView> {
     const {args, flags} = await this.parse(Run);
     const r = await runCapsule(this.home(flags.home), {
       capsule: args.capsule,
@@ -36,9 +36,13 @@ export default class Run extends AstridCommand {
       input: flags.input,
       ...(flags.budget === undefined ? {} : {budget: flags.budget}),
       ...(flags.topic === undefined ? {} : {topic: flags.topic}),
+    }, (e) => {
+      if (this.jsonEnabled()) return;
+      if (e.type === 'session.started') this.log(`session ${String(e.session)} started ${e.where === 'daemon' ? 'in the daemon' : 'in-process (no daemon running)'} as ${String(e.principal)}`);
+      else if (e.type === 'activation') this.log(`  activation: ${String(e.outcome)}, fuel ${String(e.fuelUsed)}`);
     });
     if (!this.jsonEnabled()) {
-      this.log(`session ${r.session} (in-process): ${r.status}${r.code ? ` ${r.code}` : ''}${r.message ? ` — ${r.message}` : ''}`);
+      this.log(`session ${r.session} (${r.where}): ${r.status}${r.code ? ` ${r.code}` : ''}${r.message ? ` — ${r.message}` : ''}`);
       for (const s of r.sends) this.log(`  sent ${s.topic} ${JSON.stringify(s.payload)}`);
       this.log(`  principal ${r.principal} under ${r.tokens.join(', ') || 'no token'}`);
       for (const d of r.denials) this.log(`  denied (${d.layer}/${d.rule}) ${d.resource}: ${d.reason}`);

@@ -1,32 +1,51 @@
-import {AstridCommand, progressBar, startOnce, systemClock, type BootReport} from '../src/cli/index.js';
+import {Flags} from '@oclif/core';
+import {AstridCommand, Daemon, binPath, daemonSpawn, progressBar, systemClock, type DaemonBoot, type KernelStatus} from '../src/cli/index.js';
 
 export default class Start extends AstridCommand {
-  static override summary = 'Boot the kernel on the embedded ledger and print its status.';
+  static override summary = 'Start the kernel daemon for this home.';
   static override description =
-    'Opens (or creates) the state under $ASTRID_HOME: the kernel key and the LevelDB ledger. Records a kernel.boot entry, ' +
-    'verifies the whole hash chain and its signed checkpoints, rebuilds projections (using a snapshot when it checks out), ' +
-    'prints the status, records kernel.shutdown and closes with a signed checkpoint. The long-running daemon arrives with ' +
-    'the kernel issue; until then this is a one-shot boot.';
-  static override examples = ['<%= config.bin %> start', '<%= config.bin %> start --home /tmp/astrid --json'];
-  static override flags = {};
+    'Opens the home under $ASTRID_HOME (creating it on first use), verifies the whole ledger against its signed checkpoints (a ledger with errors does not boot), ' +
+    'records kernel.boot, rebuilds the kernel state (grants, approvals, sessions, capsules, kv) from the ledger, checks every installed capsule, and listens on ' +
+    '$ASTRID_HOME/run/astrid.sock (directory 0700, socket 0600, handshake token in run/token). While it runs it is the ledger\'s only writer and every ' +
+    'command goes through it. By default the daemon goes to the background (its log: run/daemon.log) and this command prints its status once it answers; ' +
+    'with --foreground it runs in this terminal until SIGINT/SIGTERM or astrid stop.';
+  static override examples = ['<%= config.bin %> start', '<%= config.bin %> start --json', '<%= config.bin %> start --foreground --home /tmp/astrid'];
+  static override flags = {
+    foreground: Flags.boolean({description: 'run in this process (logs to stdout) instead of in the background', default: false}),
+  };
 
-  async run(): Promise<BootReport> {
+  async run(): Promise<KernelStatus | DaemonBoot> {
     const {flags} = await this.parse(Start);
     const home = this.home(flags.home);
-    const bar = progressBar('verifying', this.interactive(), systemClock);
-    const r = await startOnce(home, (d, t) => bar.update(d, t));
-    bar.done();
-    if (!this.jsonEnabled()) {
-      this.log(`astrid kernel booted (one-shot)`);
-      this.log(`  home        ${r.home}`);
-      this.log(`  kernel key  ${r.kernelKey}`);
-      this.log(`  ledger head #${r.head.seq} ${r.head.hash}`);
-      this.log(`  verify      ${r.verify.ok ? 'ok' : 'FAILED'} (${r.verify.entries} entries, ${r.verify.checkpoints.valid} valid checkpoints)`);
-      for (const i of r.verify.issues) this.log(`    ${i.severity} ${i.code} at #${i.seq}: ${i.message}`);
-      this.log(`  entries     ${Object.entries(r.stats.byKind).map(([k, n]) => `${k}=${n}`).join(' ')}`);
-      this.log(`  snapshot    ${r.snapshot.used ? 'used' : 'rebuilt from genesis'}${r.snapshot.discarded ? ` (discarded: ${r.snapshot.discarded})` : ''}, folded ${r.snapshot.folded}`);
+    if (!flags.foreground) {
+      const bar = progressBar('starting daemon', this.interactive(), systemClock);
+      const s = await daemonSpawn(home, binPath(this.config.root), 180_000, (ms) => bar.update(Math.min(ms, 179_000), 180_000));
+      bar.done();
+      if (!this.jsonEnabled()) {
+        this.log(`astrid daemon running (pid ${s.pid})`);
+        this.log(`  home        ${s.home}`);
+        this.log(`  socket      ${s.socket}`);
+        this.log(`  kernel key  ${s.kernelKey}`);
+        this.log(`  ledger head #${s.head.seq} ${s.head.hash}`);
+        this.log(`  capsules    ${s.capsules.length}, sessions running ${s.sessions.running}, approvals pending ${s.approvals.pending}`);
+        this.log('  stop it with: astrid stop');
+      }
+      return s;
     }
-    if (!r.verify.ok) process.exitCode = 1;
-    return r;
+    const log = (line: string): void => {
+      process.stdout.write(`${new Date(systemClock.now()).toISOString()} ${line}\n`);
+    };
+    const d = await Daemon.start({home, log});
+    const b = d.boot;
+    log(`astrid daemon pid ${b.pid} listening on ${b.socket}`);
+    log(`ledger head #${b.head.seq} ${b.head.hash}; verified ${b.verify.entries} entries, ${b.verify.checkpoints.valid} checkpoints; boot ${b.bootMs} ms`);
+    for (const i of b.verify.issues) log(`verify ${i.severity} ${i.code} at #${i.seq}: ${i.message}`);
+    log(`capsules loaded ${b.capsules.loaded}${b.capsules.failed.length ? `, failed ${b.capsules.failed.map((f) => `${f.name} (${f.code})`).join(', ')}` : ''}`);
+    const onSignal = (sig: string) => () => void d.stop(`signal ${sig}`);
+    process.once('SIGINT', onSignal('SIGINT'));
+    process.once('SIGTERM', onSignal('SIGTERM'));
+    await d.stopped;
+    log(`stopped: ${d.stopReason}`);
+    return b;
   }
 }

@@ -1,35 +1,66 @@
 /**
  * CLI support: the base command, renderers, progress, and the operations each command
- * calls. Commands in /commands stay thin and import only this (and errors).
+ * calls (through the daemon when one runs). Commands in /commands stay thin and import
+ * only this (and errors).
  */
 export {AstridCommand} from './base.js';
 export {progressBar, type Progress} from './progress.js';
-export {entryView, entryLine, verifyLines, jsonSafe, type EntryView} from './render.js';
-export {auditNote, auditShow, auditVerify, auditVerifyBundle, auditExport, kernelPublicKey, readPublicKeyArg, type NoteResult, type ShowQuery} from './audit.js';
-export {startOnce} from './start.js';
-export {ENTRY_KINDS} from '../ledger/index.js';
-export {systemClock} from '../kernel/index.js';
-export type {VerifyReport, ExportResult} from '../ledger/index.js';
-export type {BootReport} from '../kernel/index.js';
-export {capsuleInstall, capsuleList, capsuleInspect, capsuleRemove, capsuleNew, capsuleBuild, runCapsule, type CapsuleView, type CapsuleDetail, type RunFlags} from './capsule.js';
-export type {RunResult} from '../kernel/index.js';
-export type {BuildResult} from '../sandbox/index.js';
+export {entryLine, verifyLines} from './render.js';
 export {
+  auditNote,
+  auditShow,
+  auditVerify,
+  auditExport,
+  capsuleInstall,
+  capsuleList,
+  capsuleInspect,
+  capsuleRemove,
   principalCreate,
   principalList,
   grantIssue,
   grantList,
+  tokenShow,
   tokenAttenuate,
   tokenRevoke,
-  tokenShow,
   approvalsList,
   approvalAnswer,
+  runCapsule,
+  sessionList,
+  sessionShow,
+  sessionEnd,
+  type RunFlags,
+} from './ops.js';
+export {daemonStatus, daemonSpawn, daemonStop, binPath} from './daemon.js';
+export {ENTRY_KINDS} from '../ledger/index.js';
+export {
+  systemClock,
+  entryView,
+  jsonSafe,
+  payloadJson,
+  auditVerifyBundle,
+  kernelPublicKey,
+  readPublicKeyArg,
+  capsuleNew,
+  capsuleBuild,
   parseTokenBudget,
   parseWhen,
   parseCaveats,
+  Daemon,
+  type EntryView,
+  type NoteResult,
+  type ShowQuery,
+  type CapsuleView,
+  type CapsuleDetail,
   type PrincipalView,
   type TokenView,
   type ApprovalView,
   type GrantFlags,
   type AttenuateFlags,
-} from './authority.js';
+  type RunView,
+  type SessionView,
+  type KernelStatus,
+  type DaemonBoot,
+} from '../kernel/index.js';
+export type {VerifyReport, ExportResult} from '../ledger/index.js';
+export type {BootReport, RunResult} from '../kernel/index.js';
+export type {BuildResult} from '../sandbox/index.js';

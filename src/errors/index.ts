@@ -75,6 +75,19 @@ export const ERROR_CODES = [
   // kernel / cli
   'HOME_INVALID',
   'INPUT_INVALID',
+  'INTERNAL',
+  'DAEMON_RUNNING',
+  'DAEMON_NOT_RUNNING',
+  'DAEMON_START_FAILED',
+  'UPLINK_AUTH_FAILED',
+  'UPLINK_VERSION',
+  'UPLINK_BUSY',
+  'UPLINK_CLOSED',
+  'UPLINK_PERMISSIONS',
+  'OP_UNKNOWN',
+  'SESSION_NOT_FOUND',
+  'SESSION_NOT_RUNNING',
+  'SESSION_ENDED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

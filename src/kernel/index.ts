@@ -1,6 +1,6 @@
 /**
- * The kernel: boot and the embedded state (home, key, ledger). The daemon, the actor
- * system and the uplinks arrive here with later issues. One way in.
+ * The kernel: the embedded state (home, key, ledger), the runtime and its operations, the
+ * daemon and its uplink client. One way in.
  */
 export {resolveHome, prepareHome, LEDGER_DIR} from './home.js';
 export {openKernelState, type KernelState, type OpenOptions} from './open.js';
@@ -12,3 +12,16 @@ export {bootReport, type BootReport} from './boot.js';
 export {readAnchor, writeAnchor, anchorPath, ANCHOR_FILE} from './anchor.js';
 export {openAuthority, budgetBook, ownerKey, principalKey, createPrincipal, approvalService, OWNER_KEY_FILE, PRINCIPALS_DIR} from './authority.js';
 export {loadPolicy, POLICY_FILE} from './policy.js';
+export {KernelRuntime, type DaemonFacts, type LiveSession} from './runtime.js';
+export {OPS, isOpName, checkedOp, type OpName, type OpArgs, type OpResult} from './ops.js';
+export {defineOp, type OpSpec, type OpIO} from './op.js';
+export {invoke, invokeLocal, daemonRunning, plain} from './invoke.js';
+export {DaemonClient, runPaths, RUN_DIR, type StreamHooks} from './client.js';
+export {Daemon, livePid, type DaemonOptions, type DaemonBoot} from './daemon.js';
+export {sessionsProjection, capsulesProjection, LiveProjection, type SessionRecord, type CapsuleRecord} from './sessions.js';
+export {entryView, jsonSafe, payloadJson, type EntryView} from './views.js';
+export {auditVerifyBundle, kernelPublicKey, readPublicKeyArg, MAX_UNSIGNED_TAIL_MS, type NoteResult, type ShowQuery} from './op-audit.js';
+export {capsuleNew, capsuleBuild, type CapsuleView, type CapsuleDetail} from './op-capsule.js';
+export {parseTokenBudget, parseWhen, parseCaveats, type PrincipalView, type TokenView, type ApprovalView, type GrantFlags, type AttenuateFlags} from './op-authority.js';
+export type {SessionView, RunView} from './op-session.js';
+export type {KernelStatus} from './op-kernel.js';

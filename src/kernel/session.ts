@@ -27,6 +27,7 @@ import {
 import {startCapsuleActor} from '../actors/index.js';
 import type {KernelState} from './open.js';
 import {approvalService, budgetBook, openAuthority} from './authority.js';
+import type {ApprovalService} from '../actors/index.js';
 import {loadPolicy} from './policy.js';
 import {randomIds, systemRandom, type IdSource} from './clock.js';
 
@@ -51,6 +52,10 @@ export interface RunOptions {
   readonly random?: (n: number) => Uint8Array;
   /** Called after each activation (for streaming output). */
   readonly onActivation?: (r: ActivationResult) => void;
+  /** The approval actors to ask (the daemon's shared ones, so any uplink can answer); else the session makes its own. */
+  readonly approvals?: ApprovalService;
+  /** Called once the session exists (its id is in the ledger), with a way to end it early. */
+  readonly onStart?: (session: string, principal: string, end: (reason: string) => void) => void;
 }
 
 export interface RunResult {
@@ -145,7 +150,8 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
   if (memCap < budget.memory_pages) budget.memory_pages = Math.max(1, memCap);
   const kv = (await rebuild(ledger, kvProjection)).state;
   const book = budgetBook(authority);
-  const approvals = o.ask === true ? approvalService(authority, o.approvalTimeoutMs) : undefined;
+  const ownApprovals = o.ask === true && o.approvals === undefined ? approvalService(authority, o.approvalTimeoutMs) : undefined;
+  const approvals = o.ask === true ? (o.approvals ?? ownApprovals) : undefined;
   const gate = new SessionGate({
     authority,
     budget: book,
@@ -160,11 +166,15 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
   const ctx = {ledger, clock: k.clock, gate, random: o.random ?? systemRandom, kv, session, principal, budget};
   await ledger.append({kind: 'session.started', body: {principal, capsule: loaded.name, hash: loaded.hash, grants: tokens.map((x) => x.id), budget}, ...who});
   if (sessionToken !== undefined) await authority.issue(sessionToken, `session:${session}`, who);
+  const stop: {reason?: string} = {};
+  o.onStart?.(session, principal, (reason) => {
+    stop.reason ??= reason;
+  });
   const first = await ledger.append({kind: 'bus.message', body: {topic, payload: pack(o.input ?? {}), from: 'cli', corr: ''}, ...who, actor: 'cli'});
   try {
-    return await deliverAll(k, authority, {loaded, ctx, gate, book, scopes, who, first: first.seq, topic, input: o.input ?? {}, onActivation: o.onActivation, sessionToken, tokenIds: tokens.map((x) => x.id)});
+    return await deliverAll(k, authority, {loaded, ctx, gate, book, scopes, who, first: first.seq, topic, input: o.input ?? {}, onActivation: o.onActivation, sessionToken, tokenIds: tokens.map((x) => x.id), stop});
   } finally {
-    approvals?.stop();
+    ownApprovals?.stop();
   }
 }
 
@@ -181,6 +191,8 @@ interface DeliverContext {
   readonly onActivation: ((r: ActivationResult) => void) | undefined;
   readonly sessionToken: Token | undefined;
   readonly tokenIds: readonly string[];
+  /** Set when the session is asked to end early (astrid session end, daemon stopping). */
+  readonly stop: {readonly reason?: string};
 }
 
 async function deliverAll(k: KernelState, authority: Authority, c: DeliverContext): Promise<RunResult> {
@@ -205,6 +217,11 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
   };
   try {
     while (queue.length > 0 && activations < MAX_ACTIVATIONS_PER_RUN) {
+      if (c.stop.reason !== undefined) {
+        failure ??= {code: 'SESSION_ENDED', message: `ended early: ${c.stop.reason}`};
+        queue.length = 0;
+        break;
+      }
       const d = queue.shift() as Delivery;
       if (instance === undefined || instance.dead) {
         if (instance !== undefined) actor.send({type: 'RESTART'});

@@ -201,6 +201,27 @@ export interface ApprovalUsedBody {
   readonly id: string;
   readonly resource: string;
 }
+/** A client connected to the daemon and passed the handshake. */
+export interface UplinkOpenedBody {
+  /** The daemon's id for the connection (c1, c2, ...; unique within one boot). */
+  readonly connection: string;
+  /** What the client calls itself (cli, web, mcp, ...), as it said: untrusted text. */
+  readonly client: string;
+}
+/** A client was turned away at the handshake (wrong token, wrong protocol version, too many connections). */
+export interface UplinkRefusedBody {
+  readonly connection: string;
+  readonly code: string;
+  readonly reason: string;
+}
+/** A connection ended: by the client (code ''), or closed by the daemon for a malformed or oversized frame. */
+export interface UplinkClosedBody {
+  readonly connection: string;
+  readonly code: string;
+  readonly reason: string;
+  /** Requests the connection made. */
+  readonly requests: number;
+}
 
 /** Body type for each kind. */
 export interface BodyByKind {
@@ -230,6 +251,9 @@ export interface BodyByKind {
   'approval.requested': ApprovalRequestedBody;
   'approval.answered': ApprovalAnsweredBody;
   'approval.used': ApprovalUsedBody;
+  'uplink.opened': UplinkOpenedBody;
+  'uplink.refused': UplinkRefusedBody;
+  'uplink.closed': UplinkClosedBody;
 }
 export type EntryKind = keyof BodyByKind;
 export type EntryBody = BodyByKind[EntryKind];
@@ -382,6 +406,9 @@ const PARSERS: {readonly [K in EntryKind]: Parser<BodyByKind[K]>} = {
     token: {t: 'str', max: 35},
   }),
   'approval.used': shape({id: APPROVAL_ID, resource: {t: 'str', max: 4200}}),
+  'uplink.opened': shape({connection: {t: 'str', min: 1, max: 32}, client: {t: 'str', max: 128}}),
+  'uplink.refused': shape({connection: {t: 'str', min: 1, max: 32}, code: {t: 'str', min: 1, max: 64}, reason: {t: 'str', max: 1024}}),
+  'uplink.closed': shape({connection: {t: 'str', min: 1, max: 32}, code: {t: 'str', max: 64}, reason: {t: 'str', max: 1024}, requests: {t: 'int'}}),
   'service.result': shape({service: {t: 'str', min: 1, max: 64}, cause: {t: 'int'}, ok: {t: 'bool'}, code: {t: 'str', max: 64}, detail: {t: 'str', max: 4096}}),
   genesis(u) {
     if (!isRecord(u)) return 'body must be a map';

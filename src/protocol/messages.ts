@@ -2,7 +2,8 @@
  * The uplink messages: a closed union, parsed strictly (exact keys, bounded strings,
  * integer ids). A client opens with `hello` (protocol version and the session token read
  * from `$ASTRID_HOME/run/`); the daemon answers `welcome` or `refused`; then `req`/`res`/
- * `err` by id, `event`s from the kernel, and `bye`. `args`, `value` and `payload` are
+ * `err` by id (a request may first get `stream` messages: progress and events for it),
+ * `event`s from the kernel, and `bye`. `args`, `value` and `payload` are
  * opaque here: whatever consumes them parses them.
  */
 
@@ -14,7 +15,8 @@ export type UplinkMessage =
   | {readonly t: 'refused'; readonly code: string; readonly message: string}
   | {readonly t: 'req'; readonly id: number; readonly op: string; readonly args: unknown}
   | {readonly t: 'res'; readonly id: number; readonly value: unknown}
-  | {readonly t: 'err'; readonly id: number; readonly code: string; readonly message: string}
+  | {readonly t: 'err'; readonly id: number; readonly code: string; readonly message: string; readonly details: unknown}
+  | {readonly t: 'stream'; readonly id: number; readonly payload: unknown}
   | {readonly t: 'event'; readonly topic: string; readonly payload: unknown}
   | {readonly t: 'bye'; readonly reason: string};
 
@@ -28,7 +30,8 @@ const SHAPES: {readonly [K in UplinkType]: Readonly<Record<string, Field>>} = {
   refused: {code: 'code', message: 'str'},
   req: {id: 'id', op: 'op', args: 'any'},
   res: {id: 'id', value: 'any'},
-  err: {id: 'id', code: 'code', message: 'str'},
+  err: {id: 'id', code: 'code', message: 'str', details: 'any'},
+  stream: {id: 'id', payload: 'any'},
   event: {topic: 'topic', payload: 'any'},
   bye: {reason: 'str'},
 };

@@ -3,7 +3,7 @@ import {after, before, describe, it} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {chmodSync, existsSync, readFileSync, statSync} from 'node:fs';
 import {join} from 'node:path';
-import {runCli, runCliAsync, tmpDir, type CliResult} from '../helpers/index.js';
+import {initHome, runCli, runCliAsync, tmpDir, type CliResult} from '../helpers/index.js';
 
 type Json = Record<string, unknown>;
 
@@ -99,34 +99,40 @@ describe('astrid CLI: help', () => {
 
 describe('astrid CLI: start on an empty home', () => {
   const {dir, cleanup} = tmpDir('astrid-e2e-start-');
-  after(cleanup);
   const home = join(dir, 'home'); // does not exist yet
+  after(() => {
+    runCli(['stop'], home);
+    cleanup();
+  });
 
-  it('boots, creates keys/kernel.key 0600 and private (0700) directories', () => {
+  it('starts the daemon: creates keys/kernel.key 0600 and private (0700) directories, prints the status', () => {
     const r = succeeded(runCli(['start'], home));
-    assert.match(r.stdout, /astrid kernel booted/);
-    assert.match(r.stdout, /verify\s+ok/);
+    assert.match(r.stdout, /astrid daemon running \(pid \d+\)/);
+    assert.match(r.stdout, /astrid stop/);
     assert.equal(mode(home), 0o700);
     assert.equal(mode(join(home, 'keys')), 0o700);
     assert.equal(mode(join(home, 'ledger')), 0o700);
+    assert.equal(mode(join(home, 'run')), 0o700);
     assert.equal(mode(join(home, 'keys', 'kernel.key')), 0o600);
     assert.match(readFileSync(join(home, 'keys', 'kernel.key'), 'utf8'), /^-----BEGIN PRIVATE KEY-----/);
   });
 
-  it('start --json reports the boot, the verification and the stats; a second start reuses the snapshot', () => {
+  it('status --json reports the daemon, its kernel key and the ledger head; stop, and a second start boots again', () => {
     const pub = readFileSync(join(home, 'keys', 'kernel.pub'), 'utf8').trim();
-    const j = jsonObject(succeeded(runCli(['start', '--json'], home)));
+    const j = jsonObject(succeeded(runCli(['status', '--json'], home)));
+    assert.equal(j.running, true);
     assert.equal(j.home, home);
     assert.equal(j.kernelKey, pub);
-    assert.equal(typeof j.bootSeq, 'number');
+    assert.equal(typeof j.pid, 'number');
     const head = j.head as Json;
-    assert.ok((head.seq as number) >= (j.bootSeq as number));
     assert.match(head.hash as string, HEX64);
-    assert.equal((j.verify as Json).ok, true);
-    const stats = j.stats as Json;
-    assert.equal(stats.boots, 2);
-    assert.equal((stats.byKind as Json).genesis, 1);
-    assert.equal((j.snapshot as Json).used, true);
+    succeeded(runCli(['stop'], home));
+    const again = jsonObject(succeeded(runCli(['start', '--json'], home)));
+    assert.notEqual(again.pid, j.pid);
+    assert.ok(((again.head as Json).seq as number) > (head.seq as number));
+    const boots = jsonArray(succeeded(runCli(['audit', 'show', '--json', '--kind', 'kernel.boot'], home)));
+    assert.equal(boots.length, 2);
+    succeeded(runCli(['stop'], home));
   });
 
   it('key show prints the public key that kernel.pub holds; --json gives {publicKey, path}', () => {
@@ -143,7 +149,7 @@ describe('astrid CLI: audit note, show, verify', () => {
   let all: Json[] = [];
 
   before(async () => {
-    succeeded(runCli(['start'], home));
+    initHome(home);
     const plan = [
       ['first note', 'cli'],
       ['second note, other session', 'incident-42'],
@@ -309,7 +315,7 @@ describe('astrid CLI: home selection and key permissions', () => {
   it('an existing empty private home works; a home open to others (0755) is refused with KEY_PERMISSIONS_TOO_OPEN', () => {
     const {dir: empty, cleanup: done} = tmpDir('astrid-e2e-empty-');
     try {
-      succeeded(runCli(['start'], empty));
+      initHome(empty);
       assert.equal(mode(join(empty, 'keys', 'kernel.key')), 0o600);
       chmodSync(empty, 0o755);
       const r = runCli(['start'], empty);

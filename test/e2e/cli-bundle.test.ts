@@ -3,7 +3,7 @@ import {after, before, describe, it} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {runCli, runCliAsync, tmpDir, type CliResult} from '../helpers/index.js';
+import {initHome, runCli, runCliAsync, tmpDir, type CliResult} from '../helpers/index.js';
 
 type Json = Record<string, unknown>;
 
@@ -58,7 +58,7 @@ describe('astrid audit export and verify --bundle', () => {
   const exportedHead = (): {seq: number; hash: string} => exported.head as {seq: number; hash: string};
 
   before(() => {
-    succeeded(runCli(['start'], home));
+    initHome(home);
     for (const t of ['alpha', 'beta', 'gamma', 'delta']) succeeded(runCli(['audit', 'note', `bundle note ${t}`], home));
     succeeded(runCli(['key', 'show'], other));
     pubFile = join(home, 'keys', 'kernel.pub');

@@ -12,7 +12,7 @@ import {join} from 'node:path';
 import {ClassicLevel} from 'classic-level';
 import {Packr, Unpackr} from 'msgpackr';
 import {blake3} from 'hash-wasm';
-import {runCli, runCliAsync, tmpDir, type CliResult} from '../helpers/index.js';
+import {initHome, runCli, runCliAsync, tmpDir, type CliResult} from '../helpers/index.js';
 import {xorshift32} from '../helpers/prng.js';
 
 type Json = Record<string, unknown>;
@@ -125,7 +125,7 @@ describe('astrid audit verify on a ledger edited behind its back', () => {
   };
 
   before(() => {
-    assert.equal(runCli(['start'], base).status, 0);
+    initHome(base);
     for (let i = 1; i <= 6; i++) assert.equal(runCli(['audit', 'note', `note number ${i}`, '--session', `s-${i % 2}`], base).status, 0);
     const r = runCli(['audit', 'show', '--json'], base);
     const all = JSON.parse(r.stdout) as Json[];

@@ -89,3 +89,11 @@ export function cliFails(r: CliResult, code: string, exit = 1): Json {
   assert.equal(typeof e.message, 'string');
   return e;
 }
+
+/** Boot a home the way a user does (`astrid start`, then `astrid stop`): keys, genesis, a boot and a shutdown, no daemon left running. */
+export function initHome(home: string): void {
+  for (const cmd of ['start', 'stop']) {
+    const r = runCli([cmd], home);
+    assert.equal(r.status, 0, `astrid ${cmd}: exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
+}

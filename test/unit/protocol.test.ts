@@ -90,7 +90,8 @@ const message: fc.Arbitrary<UplinkMessage> = fc.oneof(
   fc.tuple(code, text).map(([c, m]): UplinkMessage => ({t: 'refused', code: c, message: m})),
   fc.tuple(id, op, opaque).map(([i, o, args]): UplinkMessage => ({t: 'req', id: i, op: o, args})),
   fc.tuple(id, opaque).map(([i, value]): UplinkMessage => ({t: 'res', id: i, value})),
-  fc.tuple(id, code, text).map(([i, c, m]): UplinkMessage => ({t: 'err', id: i, code: c, message: m})),
+  fc.tuple(id, code, text).map(([i, c, m]): UplinkMessage => ({t: 'err', id: i, code: c, message: m, details: {}})),
+  fc.tuple(id, opaque).map(([i, payload]): UplinkMessage => ({t: 'stream', id: i, payload})),
   fc.tuple(topic, opaque).map(([tp, payload]): UplinkMessage => ({t: 'event', topic: tp, payload})),
   text.map((reason): UplinkMessage => ({t: 'bye', reason})),
 );
@@ -248,7 +249,8 @@ describe('strict messages', () => {
     refused: {t: 'refused', code: 'AUTH_FAILED', message: 'no'},
     req: {t: 'req', id: 1, op: 'bus.send', args: {x: 1}},
     res: {t: 'res', id: 1, value: null},
-    err: {t: 'err', id: 1, code: 'GATE_DENIED', message: 'm'},
+    err: {t: 'err', id: 1, code: 'GATE_DENIED', message: 'm', details: null},
+    stream: {t: 'stream', id: 2, payload: {progress: 1}},
     event: {t: 'event', topic: 'tool.x', payload: [1]},
     bye: {t: 'bye', reason: ''},
   };
@@ -294,7 +296,7 @@ describe('strict messages', () => {
     const edge = [
       ...Object.values(valid),
       {t: 'res', id: 0xffffffff, value: null},
-      {t: 'err', id: 0, code: 'A'.repeat(64), message: '€'.repeat(1024)},
+      {t: 'err', id: 0, code: 'A'.repeat(64), message: '€'.repeat(1024), details: {seq: 3}},
       {t: 'req', id: 0, op: 'a'.repeat(64), args: null},
       {t: 'event', topic: 't'.repeat(256), payload: {}},
       {t: 'hello', v: 0xffff, token: '0123456789abcdef'.repeat(4), client: ''},

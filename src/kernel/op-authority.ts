@@ -1,17 +1,20 @@
 /**
  * The operations behind `astrid principal`, `grant`, `grants`, `token`, `revoke`,
- * `approvals`, `approve` and `deny`. Each opens the embedded kernel, rebuilds the
- * authority state from the ledger, acts, and closes.
+ * `approvals`, `approve` and `deny`, run against the runtime's authority (state rebuilt
+ * from the ledger). Flags arrive as the strings the user typed and are parsed here, so a
+ * daemon and a one-shot kernel give the same answers and the same errors.
  */
+import {Type} from '@sinclair/typebox';
 import {AstridError} from '../errors/index.js';
 import {toHex} from '../crypto/index.js';
 import {BUDGET_AXES, RESOURCE_TYPES, parseTokenId, tokenJson, tokenToText, type ApprovalRecord, type Authority, type Caveat, type TokenBudget} from '../capabilities/index.js';
-import {approvalService, createPrincipal, openAuthority, principalKey, type KernelState} from '../kernel/index.js';
-import {withKernel} from './with-kernel.js';
+import {createPrincipal, principalKey} from './authority.js';
+import {defineOp} from './op.js';
 
-async function withAuthority<T>(home: string, mode: 'read' | 'write', f: (k: KernelState, a: Authority) => Promise<T>): Promise<T> {
-  return withKernel(home, mode, async (k) => f(k, await openAuthority(k, mode)));
-}
+const Str = (max: number) => Type.String({maxLength: max});
+const Strs = (n: number, max: number) => Type.Array(Str(max), {maxItems: n});
+const closed = {additionalProperties: false} as const;
+const NONE = Type.Object({}, closed);
 
 export interface PrincipalView {
   readonly name: string;
@@ -20,18 +23,6 @@ export interface PrincipalView {
   readonly seq: number;
 }
 
-/** Create a principal with a fresh key. */
-export async function principalCreate(home: string, name: string, role: 'user' | 'agent'): Promise<PrincipalView> {
-  return withAuthority(home, 'write', async (k, a) => {
-    const p = await createPrincipal(k, a, name, role);
-    return {name: p.name, role: p.role, key: toHex(p.key), seq: p.seq};
-  });
-}
-
-/** Every principal. */
-export async function principalList(home: string): Promise<PrincipalView[]> {
-  return withAuthority(home, 'read', async (_k, a) => [...a.state.principals.values()].sort((x, y) => x.seq - y.seq).map((p) => ({name: p.name, role: p.role, key: toHex(p.key), seq: p.seq})));
-}
 
 /**
  * Parse a budget spec `fuel=N,messages=N,...` (any of the token budget axes).
@@ -144,21 +135,6 @@ function windowOf(f: {expires?: string; notBefore?: string}, now: number): {nbf?
   return {...(nbf === undefined ? {} : {nbf}), ...(exp === undefined ? {} : {exp})};
 }
 
-/** Issue a root grant signed by the owner key. */
-export async function grantIssue(home: string, f: GrantFlags): Promise<TokenView> {
-  return withAuthority(home, 'write', async (k, a) => {
-    const now = k.clock.now();
-    const t = await a.grant({
-      to: f.to,
-      resources: f.resources,
-      ...(f.budget === undefined ? {} : {budget: parseTokenBudget(f.budget)}),
-      ...windowOf(f, now),
-      caveats: parseCaveats(f.caveats ?? []),
-      via: 'cli',
-    });
-    return view(a, t.id);
-  });
-}
 
 export interface AttenuateFlags {
   readonly parent: string;
@@ -168,49 +144,6 @@ export interface AttenuateFlags {
   readonly expires?: string;
   readonly notBefore?: string;
   readonly caveats?: readonly string[];
-}
-
-/** Attenuate a token into a child, signed by the key of the parent's holder (held in this home). */
-export async function tokenAttenuate(home: string, f: AttenuateFlags): Promise<TokenView> {
-  const id = parseTokenId(f.parent);
-  return withAuthority(home, 'write', async (k, a) => {
-    const parent = a.token(id);
-    if (parent === undefined) throw new AstridError('TOKEN_NOT_FOUND', `no token ${id}`);
-    const signer = principalKey(k.home, parent.subject);
-    const now = k.clock.now();
-    const t = await a.attenuate(signer, {
-      parent: id,
-      to: f.to,
-      ...(f.resources === undefined || f.resources.length === 0 ? {} : {resources: f.resources}),
-      ...(f.budget === undefined ? {} : {budget: parseTokenBudget(f.budget)}),
-      ...windowOf(f, now),
-      caveats: parseCaveats(f.caveats ?? []),
-    });
-    return view(a, t.id);
-  });
-}
-
-/** Revoke a token and, with it, its descendants. */
-export async function tokenRevoke(home: string, id: string, reason: string): Promise<{id: string; already: boolean; descendants: string[]}> {
-  const tid = parseTokenId(id);
-  return withAuthority(home, 'write', async (_k, a) => {
-    const r = await a.revoke(tid, reason);
-    return {id: tid, already: r.already, descendants: a.descendants(tid)};
-  });
-}
-
-/** Tokens, optionally of one principal, with their status. */
-export async function grantList(home: string, principal?: string): Promise<TokenView[]> {
-  return withAuthority(home, 'read', async (_k, a) => a.tokensFor(principal).map((id) => view(a, id)));
-}
-
-/** One token, decoded, with its chain and status. */
-export async function tokenShow(home: string, id: string): Promise<TokenView> {
-  const tid = parseTokenId(id);
-  return withAuthority(home, 'read', async (_k, a) => {
-    if (!a.state.tokens.has(tid)) throw new AstridError('TOKEN_NOT_FOUND', `no token ${tid}`);
-    return view(a, tid, true);
-  });
 }
 
 export interface ApprovalView {
@@ -243,24 +176,147 @@ function approvalView(r: ApprovalRecord, now: number): ApprovalView {
   };
 }
 
-/** Approvals: pending ones by default, or all. */
-export async function approvalsList(home: string, all: boolean): Promise<ApprovalView[]> {
-  return withAuthority(home, 'read', async (k, a) => {
-    const now = k.clock.now();
-    const s = approvalService(a);
-    return (all ? s.all() : s.pending(now)).map((r) => approvalView(r, now));
-  });
-}
+const GrantArgs = Type.Object(
+  {to: Str(128), resources: Strs(256, 4200), budget: Type.Optional(Str(1024)), expires: Type.Optional(Str(64)), notBefore: Type.Optional(Str(64)), caveats: Type.Optional(Strs(64, 4200))},
+  closed,
+);
+const AttenuateArgs = Type.Object(
+  {
+    parent: Str(64),
+    to: Str(128),
+    resources: Type.Optional(Strs(256, 4200)),
+    budget: Type.Optional(Str(1024)),
+    expires: Type.Optional(Str(64)),
+    notBefore: Type.Optional(Str(64)),
+    caveats: Type.Optional(Strs(64, 4200)),
+  },
+  closed,
+);
 
-/** Answer an approval as the owner through the CLI uplink. */
-export async function approvalAnswer(home: string, id: string, answer: 'approved' | 'denied', scope: 'once' | 'session' | 'always' | undefined, reason: string | undefined): Promise<ApprovalView> {
-  return withAuthority(home, 'write', async (k, a) => {
-    const s = approvalService(a);
-    try {
-      const r = await s.answer(id, {answer, by: 'owner', via: 'cli', ...(scope === undefined ? {} : {scope}), ...(reason === undefined ? {} : {reason})});
-      return approvalView(r, k.clock.now());
-    } finally {
-      s.stop();
-    }
-  });
-}
+export const authorityOps = {
+  /** Create a principal with a fresh key. */
+  'principal.create': defineOp({
+    mode: 'write',
+    args: Type.Object({name: Str(128), role: Type.Union([Type.Literal('user'), Type.Literal('agent')])}, closed),
+    async run(rt, {name, role}): Promise<PrincipalView> {
+      const p = await createPrincipal(rt.k, await rt.authority(), name, role);
+      return {name: p.name, role: p.role, key: toHex(p.key), seq: p.seq};
+    },
+  }),
+
+  /** Every principal. */
+  'principal.list': defineOp({
+    mode: 'read',
+    args: NONE,
+    async run(rt): Promise<PrincipalView[]> {
+      const a = await rt.authority();
+      return [...a.state.principals.values()].sort((x, y) => x.seq - y.seq).map((p) => ({name: p.name, role: p.role, key: toHex(p.key), seq: p.seq}));
+    },
+  }),
+
+  /** Issue a root grant signed by the owner key. */
+  'grant.issue': defineOp({
+    mode: 'write',
+    args: GrantArgs,
+    async run(rt, f, io): Promise<TokenView> {
+      const a = await rt.authority();
+      const now = rt.k.clock.now();
+      const t = await a.grant({
+        to: f.to,
+        resources: f.resources,
+        ...(f.budget === undefined ? {} : {budget: parseTokenBudget(f.budget)}),
+        ...windowOf(f, now),
+        caveats: parseCaveats(f.caveats ?? []),
+        via: io.via,
+      });
+      return view(a, t.id);
+    },
+  }),
+
+  /** Attenuate a token into a child, signed by the key of the parent's holder (held in this home). */
+  'token.attenuate': defineOp({
+    mode: 'write',
+    args: AttenuateArgs,
+    async run(rt, f): Promise<TokenView> {
+      const id = parseTokenId(f.parent);
+      const a = await rt.authority();
+      const parent = a.token(id);
+      if (parent === undefined) throw new AstridError('TOKEN_NOT_FOUND', `no token ${id}`);
+      const signer = principalKey(rt.k.home, parent.subject);
+      const now = rt.k.clock.now();
+      const t = await a.attenuate(signer, {
+        parent: id,
+        to: f.to,
+        ...(f.resources === undefined || f.resources.length === 0 ? {} : {resources: f.resources}),
+        ...(f.budget === undefined ? {} : {budget: parseTokenBudget(f.budget)}),
+        ...windowOf(f, now),
+        caveats: parseCaveats(f.caveats ?? []),
+      });
+      return view(a, t.id);
+    },
+  }),
+
+  /** Revoke a token and, with it, its descendants. */
+  'token.revoke': defineOp({
+    mode: 'write',
+    args: Type.Object({id: Str(64), reason: Str(1024)}, closed),
+    async run(rt, {id, reason}): Promise<{id: string; already: boolean; descendants: string[]}> {
+      const tid = parseTokenId(id);
+      const a = await rt.authority();
+      const r = await a.revoke(tid, reason);
+      return {id: tid, already: r.already, descendants: a.descendants(tid)};
+    },
+  }),
+
+  /** Tokens, optionally of one principal, with their status. */
+  'grant.list': defineOp({
+    mode: 'read',
+    args: Type.Object({principal: Type.Optional(Str(128))}, closed),
+    async run(rt, {principal}): Promise<TokenView[]> {
+      const a = await rt.authority();
+      return a.tokensFor(principal).map((id) => view(a, id));
+    },
+  }),
+
+  /** One token, decoded, with its chain and status. */
+  'token.show': defineOp({
+    mode: 'read',
+    args: Type.Object({id: Str(64)}, closed),
+    async run(rt, {id}): Promise<TokenView> {
+      const tid = parseTokenId(id);
+      const a = await rt.authority();
+      if (!a.state.tokens.has(tid)) throw new AstridError('TOKEN_NOT_FOUND', `no token ${tid}`);
+      return view(a, tid, true);
+    },
+  }),
+
+  /** Approvals: pending ones by default, or all. */
+  'approval.list': defineOp({
+    mode: 'read',
+    args: Type.Object({all: Type.Boolean()}, closed),
+    async run(rt, {all}): Promise<ApprovalView[]> {
+      const now = rt.k.clock.now();
+      const s = await rt.approvals();
+      return (all ? s.all() : s.pending(now)).map((r) => approvalView(r, now));
+    },
+  }),
+
+  /** Answer an approval as the owner through the caller's uplink. */
+  'approval.answer': defineOp({
+    mode: 'write',
+    args: Type.Object(
+      {
+        id: Str(64),
+        answer: Type.Union([Type.Literal('approved'), Type.Literal('denied')]),
+        scope: Type.Optional(Type.Union([Type.Literal('once'), Type.Literal('session'), Type.Literal('always')])),
+        reason: Type.Optional(Str(1024)),
+      },
+      closed,
+    ),
+    async run(rt, {id, answer, scope, reason}, io): Promise<ApprovalView> {
+      const s = await rt.approvals();
+      const r = await s.answer(id, {answer, by: 'owner', via: io.via, ...(scope === undefined ? {} : {scope}), ...(reason === undefined ? {} : {reason})});
+      return approvalView(r, rt.k.clock.now());
+    },
+  }),
+};

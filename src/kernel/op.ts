@@ -1,0 +1,33 @@
+/**
+ * The shape of a kernel operation: what every CLI command that reads or changes state
+ * asks of the kernel. An operation has a name, a TypeBox schema for its arguments (which
+ * may come from a socket, so they are untrusted), the ledger mode it needs when run
+ * without a daemon, and a body that takes a runtime. The daemon and the one-shot CLI run
+ * the very same body.
+ */
+import type {Static, TSchema} from '@sinclair/typebox';
+import type {KernelRuntime} from './runtime.js';
+
+/** What an operation can tell its caller while it runs. */
+export interface OpIO {
+  /** Progress of a long step (throttled by the transport; the last one always arrives). */
+  progress(done: number, total: number, step?: string): void;
+  /** An event for the caller (e.g. a session's activations as they happen). */
+  event(e: Record<string, unknown>): void;
+  /** The uplink the request came through. */
+  readonly via: 'cli';
+}
+
+export interface OpSpec<S extends TSchema = TSchema, R = unknown> {
+  /** The ledger mode a one-shot runtime needs ('read' never writes). The daemon is always writable. */
+  readonly mode: 'read' | 'write';
+  readonly args: S;
+  /** Only a running daemon can do it (status, stop). */
+  readonly daemonOnly?: boolean;
+  run(rt: KernelRuntime, args: Static<S>, io: OpIO): Promise<R>;
+}
+
+/** Define an operation (keeps the argument type tied to its schema). */
+export function defineOp<S extends TSchema, R>(spec: OpSpec<S, R>): OpSpec<S, R> {
+  return spec;
+}

@@ -1,0 +1,102 @@
+/**
+ * The kernel runtime: one open kernel state and what hangs off it (the authority, the
+ * approval actors, the capsule store, live sessions). The daemon holds one for its whole
+ * life; without a daemon, each CLI command opens one, runs one operation and closes it.
+ * Operations (ops.ts) take a runtime, never a home path, so both ways run the same code.
+ */
+import {authorityProjection, type Authority} from '../capabilities/index.js';
+import type {ApprovalService} from '../actors/index.js';
+import {installedProjection, kvProjection, type CapsuleStore, type InstalledState, type KvState} from '../sandbox/index.js';
+import {projectionStateHash} from '../ledger/index.js';
+import {LiveProjection, capsulesProjection, sessionsProjection, type CapsulesState, type SessionsState} from './sessions.js';
+import {approvalService, openAuthority} from './authority.js';
+import {openCapsuleStore} from './capsules.js';
+import type {KernelState} from './open.js';
+
+/** Facts about the daemon a runtime lives in (absent for a one-shot CLI runtime). */
+export interface DaemonFacts {
+  readonly pid: number;
+  readonly startedAt: number;
+  readonly socket: string;
+  /** Open connections right now. */
+  connections(): number;
+  /** Ask the daemon to drain and stop (after the current reply is sent). */
+  requestStop(reason: string): void;
+}
+
+/** A session running in this runtime: how to end it early. */
+export interface LiveSession {
+  readonly id: string;
+  readonly capsule: string;
+  readonly principal: string;
+  readonly startedAt: number;
+  /** Ask the session to stop after its current activation; resolves when it has ended. */
+  end(reason: string): Promise<void>;
+}
+
+export class KernelRuntime {
+  readonly k: KernelState;
+  readonly mode: 'read' | 'write';
+  readonly daemon: DaemonFacts | undefined;
+  /** Sessions running now, by id. */
+  readonly live = new Map<string, LiveSession>();
+  #approvals: Promise<ApprovalService> | undefined;
+  #store: CapsuleStore | undefined;
+  /** Projections kept current by folding new entries before each read. */
+  readonly sessions: LiveProjection<SessionsState>;
+  readonly capsules: LiveProjection<CapsulesState>;
+  readonly installed: LiveProjection<InstalledState>;
+  readonly kv: LiveProjection<KvState>;
+
+  constructor(k: KernelState, mode: 'read' | 'write', daemon?: DaemonFacts) {
+    this.k = k;
+    this.mode = mode;
+    this.daemon = daemon;
+    this.sessions = new LiveProjection(k.ledger, sessionsProjection);
+    this.capsules = new LiveProjection(k.ledger, capsulesProjection);
+    this.installed = new LiveProjection(k.ledger, installedProjection);
+    this.kv = new LiveProjection(k.ledger, kvProjection);
+  }
+
+  /**
+   * BLAKE3 of each projection the kernel's state is rebuilt into (authority: principals,
+   * grants, revocations, uses, spending, approvals; sessions; capsules; installed; kv), and
+   * of them all together. Equal hashes mean equal state: the restart test compares these.
+   */
+  async stateHashes(): Promise<{readonly all: string; readonly parts: Readonly<Record<string, string>>}> {
+    await this.k.ledger.flush();
+    const a = await this.authority();
+    const parts: Record<string, string> = {
+      'kernel.authority': projectionStateHash(this.k.ledger, authorityProjection, a.state),
+      [this.sessions.name]: await this.sessions.stateHash(),
+      [this.capsules.name]: await this.capsules.stateHash(),
+      [this.installed.name]: await this.installed.stateHash(),
+      [this.kv.name]: await this.kv.stateHash(),
+    };
+    const all = this.k.ledger.hasher.hex(new Uint8Array(Buffer.from(Object.entries(parts).map(([n, h]) => `${n}=${h}`).join('\n'), 'utf8')));
+    return {all, parts};
+  }
+
+  /** The authority (state rebuilt from the ledger once per runtime). */
+  authority(): Promise<Authority> {
+    return openAuthority(this.k, this.mode);
+  }
+
+  /** The approval actors: one service per runtime, so an answer from any uplink reaches the session waiting on it. */
+  approvals(timeoutMs?: number): Promise<ApprovalService> {
+    this.#approvals ??= this.authority().then((a) => approvalService(a, timeoutMs));
+    return this.#approvals;
+  }
+
+  store(): CapsuleStore {
+    this.#store ??= openCapsuleStore(this.k);
+    return this.#store;
+  }
+
+  /** End live sessions, stop the approval actors (their deadlines are in the ledger) and close the kernel state. */
+  async close(reason = 'kernel closing'): Promise<void> {
+    await Promise.allSettled([...this.live.values()].map((s) => s.end(reason)));
+    if (this.#approvals !== undefined) (await this.#approvals.catch(() => undefined))?.stop();
+    await this.k.close();
+  }
+}
