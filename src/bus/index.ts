@@ -5,4 +5,4 @@
  */
 export {Bus, DEFAULT_QUOTAS, type BusMessage, type BusOptions, type PublishInput, type Published, type Interceptor, type InterceptVerdict, type QuotaLimits} from './bus.js';
 export {RoutingIndex} from './router.js';
-export {checkPayload, KERNEL_TOPICS, KERNEL_PREFIXES, MAX_FS_WRITE_BYTES, FsWriteRequest, FsWriteResult, type SchemaVerdict} from './schemas.js';
+export {checkPayload, KERNEL_TOPICS, KERNEL_PREFIXES, MAX_FS_WRITE_BYTES, FsWriteRequest, FsWriteResult, HttpRequest, HttpResponse, HTTP_METHODS, MAX_HTTP_REQUEST_BODY, MAX_HTTP_RESPONSE_BODY, type SchemaVerdict} from './schemas.js';

@@ -72,6 +72,18 @@ export const ERROR_CODES = [
   'BUS_DENIED',
   'BUS_QUOTA',
   'BUS_TIMEOUT',
+  // services: http egress and the secret store
+  'HTTP_DENIED',
+  'HTTP_INVALID',
+  'HTTP_PRIVATE_ADDRESS',
+  'HTTP_DNS_FAILED',
+  'HTTP_CONNECT_FAILED',
+  'HTTP_TIMEOUT',
+  'HTTP_TOO_LARGE',
+  'HTTP_REDIRECT_LIMIT',
+  'SECRET_NOT_FOUND',
+  'SECRET_INVALID',
+  'SECRET_HOST_DENIED',
   // kernel / cli
   'HOME_INVALID',
   'INPUT_INVALID',

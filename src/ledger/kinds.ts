@@ -201,6 +201,15 @@ export interface ApprovalUsedBody {
   readonly id: string;
   readonly resource: string;
 }
+/** A secret was stored (or replaced) in the kernel's secret store: its name and the hosts it may be sent to, never its value. */
+export interface SecretSetBody {
+  readonly name: string;
+  readonly hosts: readonly string[];
+}
+/** A secret was removed from the kernel's secret store. */
+export interface SecretRemovedBody {
+  readonly name: string;
+}
 
 /** Body type for each kind. */
 export interface BodyByKind {
@@ -230,6 +239,8 @@ export interface BodyByKind {
   'approval.requested': ApprovalRequestedBody;
   'approval.answered': ApprovalAnsweredBody;
   'approval.used': ApprovalUsedBody;
+  'secret.set': SecretSetBody;
+  'secret.removed': SecretRemovedBody;
 }
 export type EntryKind = keyof BodyByKind;
 export type EntryBody = BodyByKind[EntryKind];
@@ -382,6 +393,8 @@ const PARSERS: {readonly [K in EntryKind]: Parser<BodyByKind[K]>} = {
     token: {t: 'str', max: 35},
   }),
   'approval.used': shape({id: APPROVAL_ID, resource: {t: 'str', max: 4200}}),
+  'secret.set': shape({name: {t: 'str', min: 1, max: 64}, hosts: {t: 'strs', max: 16, itemMax: 253}}),
+  'secret.removed': shape({name: {t: 'str', min: 1, max: 64}}),
   'service.result': shape({service: {t: 'str', min: 1, max: 64}, cause: {t: 'int'}, ok: {t: 'bool'}, code: {t: 'str', max: 64}, detail: {t: 'str', max: 4096}}),
   genesis(u) {
     if (!isRecord(u)) return 'body must be a map';
