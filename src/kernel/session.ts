@@ -25,6 +25,8 @@ import {
   type SessionContext,
 } from '../sandbox/index.js';
 import {startCapsuleActor} from '../actors/index.js';
+import {HTTP_REQUEST_TOPIC, serveHttpRequest, type HttpLimits, type Resolver} from '../services/index.js';
+import {secretSource} from './secrets.js';
 import type {KernelState} from './open.js';
 import {approvalService, budgetBook, openAuthority} from './authority.js';
 import {loadPolicy} from './policy.js';
@@ -51,6 +53,8 @@ export interface RunOptions {
   readonly random?: (n: number) => Uint8Array;
   /** Called after each activation (for streaming output). */
   readonly onActivation?: (r: ActivationResult) => void;
+  /** The http service's DNS resolver (default: the system's) and limits. */
+  readonly http?: {readonly resolve?: Resolver; readonly limits?: Partial<HttpLimits>};
 }
 
 export interface RunResult {
@@ -162,7 +166,7 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
   if (sessionToken !== undefined) await authority.issue(sessionToken, `session:${session}`, who);
   const first = await ledger.append({kind: 'bus.message', body: {topic, payload: pack(o.input ?? {}), from: 'cli', corr: ''}, ...who, actor: 'cli'});
   try {
-    return await deliverAll(k, authority, {loaded, ctx, gate, book, scopes, who, first: first.seq, topic, input: o.input ?? {}, onActivation: o.onActivation, sessionToken, tokenIds: tokens.map((x) => x.id)});
+    return await deliverAll(k, authority, {loaded, ctx, gate, book, scopes, who, first: first.seq, topic, input: o.input ?? {}, onActivation: o.onActivation, sessionToken, tokenIds: tokens.map((x) => x.id), http: o.http});
   } finally {
     approvals?.stop();
   }
@@ -181,6 +185,7 @@ interface DeliverContext {
   readonly onActivation: ((r: ActivationResult) => void) | undefined;
   readonly sessionToken: Token | undefined;
   readonly tokenIds: readonly string[];
+  readonly http: RunOptions['http'];
 }
 
 async function deliverAll(k: KernelState, authority: Authority, c: DeliverContext): Promise<RunResult> {
@@ -264,6 +269,8 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
           });
           const res = await ledger.append({kind: 'bus.message', body: {topic: 'svc.fs.write.result', payload: pack(result), from: 'svc.fs', corr: s.corr}, ...who, actor: 'svc.fs'});
           queue.push({topic: 'svc.fs.write.result', payload: result, from: 'svc.fs', seq: res.seq, ...(s.corr ? {corr: s.corr} : {})});
+        } else if (s.topic === HTTP_REQUEST_TOPIC) {
+          queue.push(await serveHttpRequest(ledger, who, {gate, capsule: loaded.name, principal, session, secrets: secretSource(k.home), ...c.http}, s));
         } else {
           sends.push({topic: s.topic, payload: s.payload});
         }
