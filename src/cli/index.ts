@@ -33,3 +33,4 @@ export {
   type GrantFlags,
   type AttenuateFlags,
 } from './authority.js';
+export {secretSet, secretList, secretRemove, readSecretValue, type SecretView} from './secrets.js';

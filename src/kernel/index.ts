@@ -12,3 +12,5 @@ export {bootReport, type BootReport} from './boot.js';
 export {readAnchor, writeAnchor, anchorPath, ANCHOR_FILE} from './anchor.js';
 export {openAuthority, budgetBook, ownerKey, principalKey, createPrincipal, approvalService, OWNER_KEY_FILE, PRINCIPALS_DIR} from './authority.js';
 export {loadPolicy, POLICY_FILE} from './policy.js';
+export {openSecrets, secretSource, setSecret, removeSecret, SECRETS_DIR} from './secrets.js';
+export {MAX_SECRET_BYTES, SECRET_NAME_RE} from '../services/index.js';
