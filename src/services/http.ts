@@ -222,8 +222,8 @@ function readBody(res: IncomingMessage, max: number): Promise<Uint8Array | Refus
     res.on('data', (c: Buffer) => {
       n += c.length;
       if (n > max) {
+        resolve(new Refused('HTTP_TOO_LARGE', `the response body is over ${max} bytes`)); // before destroy(): it may emit 'aborted' at once
         res.destroy();
-        resolve(new Refused('HTTP_TOO_LARGE', `the response body is over ${max} bytes`));
         return;
       }
       chunks.push(c);
