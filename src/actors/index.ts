@@ -16,3 +16,15 @@ export {
   type AnswerInput,
   type Uplink,
 } from './approval.js';
+export {
+  sessionMachine,
+  principalMachine,
+  ActorRegistry,
+  startSessionActor,
+  startPrincipalActor,
+  type SessionEvent,
+  type SessionActorContext,
+  type PrincipalEvent,
+  type PrincipalActorContext,
+  type ActorView,
+} from './session.js';

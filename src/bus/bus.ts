@@ -17,6 +17,9 @@ import {packMsgpack, unpackMsgpack, type Clock, type Ledger} from '../ledger/ind
 import {isTopic, matches, parsePattern, type Topic, type TopicPattern} from '../topics/index.js';
 import {RoutingIndex} from './router.js';
 import {checkPayload} from './schemas.js';
+import {QuotaBook, type QuotaLimits} from './quota.js';
+
+export type {QuotaLimits};
 
 
 /** The most payload bytes a message may have: a ledger entry is at most 1 MiB, envelope included. */
@@ -53,12 +56,6 @@ export interface Interceptor {
   intercept(m: Omit<BusMessage, 'seq'>): InterceptVerdict;
 }
 
-export interface QuotaLimits {
-  /** Sustained messages per second per sender (actor) and per principal; bursts up to one second's worth. */
-  readonly messagesPerSecond: number;
-  readonly bytesPerSecond: number;
-  readonly maxMessageBytes: number;
-}
 
 export const DEFAULT_QUOTAS: QuotaLimits = {messagesPerSecond: 10_000, bytesPerSecond: 16 * 1024 * 1024, maxMessageBytes: MAX_MESSAGE_BYTES};
 
@@ -69,12 +66,6 @@ export interface BusOptions {
   readonly quotas?: QuotaLimits;
   /** Per-actor or per-principal overrides (key: `actor:<name>` or `principal:<name>`). */
   readonly quotaFor?: (key: string) => QuotaLimits | undefined;
-}
-
-interface Bucket {
-  messages: number;
-  bytes: number;
-  at: number;
 }
 
 interface Sub {
@@ -100,7 +91,7 @@ export class Bus {
   readonly #o: BusOptions;
   readonly #index = new RoutingIndex<Sub>();
   readonly #interceptors: Array<Interceptor & {readonly compiled: TopicPattern}> = [];
-  readonly #buckets = new Map<string, Bucket>();
+  readonly #quota: QuotaBook;
   readonly #subs = new Set<{readonly sub: Sub; readonly pattern: TopicPattern}>();
   readonly #pending = new Map<string, {resolve: (m: BusMessage) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout>}>();
   /** Appended, not yet delivered, in ledger order. Drained in batches as the ledger makes them durable. */
@@ -110,6 +101,7 @@ export class Bus {
 
   constructor(o: BusOptions) {
     this.#o = o;
+    this.#quota = new QuotaBook(o.clock, (key) => o.quotaFor?.(key) ?? o.quotas ?? DEFAULT_QUOTAS);
   }
 
   /** Messages matching `pattern`, for `owner` (an actor id). Unsubscribing removes it from the index. */
@@ -160,31 +152,6 @@ export class Bus {
     throw new AstridError(code, reason, {details: {rule, ...details}});
   }
 
-  /** Take `n` bytes and one message from the bucket of `key`, or say how long to wait. */
-  #take(key: string, limits: QuotaLimits, bytes: number, now: number): number {
-    let b = this.#buckets.get(key);
-    if (b === undefined) {
-      b = {messages: limits.messagesPerSecond, bytes: limits.bytesPerSecond, at: now};
-      this.#buckets.set(key, b);
-    }
-    const dt = Math.max(0, now - b.at) / 1000;
-    b.messages = Math.min(limits.messagesPerSecond, b.messages + dt * limits.messagesPerSecond);
-    b.bytes = Math.min(limits.bytesPerSecond, b.bytes + dt * limits.bytesPerSecond);
-    b.at = now;
-    if (b.messages < 1 || b.bytes < bytes) {
-      const waitMsg = b.messages < 1 ? ((1 - b.messages) / limits.messagesPerSecond) * 1000 : 0;
-      const waitBytes = b.bytes < bytes ? ((bytes - b.bytes) / limits.bytesPerSecond) * 1000 : 0;
-      return Math.ceil(Math.max(waitMsg, waitBytes, 1));
-    }
-    return 0;
-  }
-
-  #commit(key: string, bytes: number): void {
-    const b = this.#buckets.get(key) as Bucket;
-    b.messages -= 1;
-    b.bytes -= bytes;
-  }
-
   /**
    * Publish a message. Synchronous up to the ledger append (the seq is known at return);
    * delivery follows durability.
@@ -217,8 +184,8 @@ export class Bus {
     }
     const actorKey = `actor:${m.from}`;
     const principalKey = `principal:${m.principal}`;
-    const la = this.#o.quotaFor?.(actorKey) ?? this.#o.quotas ?? DEFAULT_QUOTAS;
-    const lp = this.#o.quotaFor?.(principalKey) ?? this.#o.quotas ?? DEFAULT_QUOTAS;
+    const la = this.#quota.limits(actorKey);
+    const lp = this.#quota.limits(principalKey);
     const max = Math.min(la.maxMessageBytes, lp.maxMessageBytes, MAX_MESSAGE_BYTES);
     if (bytes.length > max) this.#refuse('BUS_QUOTA', m, 'max-message-bytes', `message of ${bytes.length} bytes over the limit of ${max}`, {limit: max, bytes: bytes.length});
     const perSecond = Math.min(la.bytesPerSecond, lp.bytesPerSecond);
@@ -226,11 +193,11 @@ export class Bus {
       this.#refuse('BUS_QUOTA', m, 'bytes-per-second', `message of ${bytes.length} bytes is more than ${m.from} may send in a second (${perSecond}); it can never pass`, {limit: perSecond, bytes: bytes.length});
     }
     const now = this.#o.clock.now();
-    const wait = Math.max(this.#take(actorKey, la, bytes.length, now), this.#take(principalKey, lp, bytes.length, now));
+    const wait = Math.max(this.#quota.wait(actorKey, bytes.length, now), this.#quota.wait(principalKey, bytes.length, now));
     if (wait > 0) this.#refuse('BUS_QUOTA', m, 'rate', `${m.from} (${m.principal}) is over its message rate; retry in ${wait} ms`, {retryAfterMs: wait});
     const a = this.#o.ledger.enqueue({kind: 'bus.message', body: {topic, payload: bytes, from: m.from, corr}, session: m.session, principal: m.principal, actor: m.from});
-    this.#commit(actorKey, bytes.length); // charged only once recorded
-    this.#commit(principalKey, bytes.length);
+    this.#quota.charge(actorKey, bytes.length); // charged only once recorded
+    this.#quota.charge(principalKey, bytes.length);
     // Subscribers get exactly what the ledger recorded (decoded from the recorded bytes), not the
     // sender's object, which it could change after the checks.
     const msg: BusMessage = {topic, payload: unpackMsgpack(bytes) as unknown, from: m.from, principal: m.principal, session: m.session, corr, seq: a.seq};

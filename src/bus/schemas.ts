@@ -18,16 +18,49 @@ export const FsWriteResult = Type.Object(
   {ok: Type.Boolean(), path: Type.String({maxLength: 4096}), bytes: Type.Optional(Type.Integer({minimum: 0})), code: Type.Optional(Type.String({maxLength: 64}))},
   strict,
 );
+/** Request bodies fit in one capsule message (64 KiB, ABI v1) with room for the rest of the request. */
+export const MAX_HTTP_REQUEST_BODY = 48 * 1024;
+/** Response bodies fit in one message delivered to a capsule (64 KiB, ABI v1) with room for the headers. */
+export const MAX_HTTP_RESPONSE_BODY = 48 * 1024;
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const HeaderMap = Type.Record(Type.String({minLength: 1, maxLength: 256}), Type.String({maxLength: 8192}), {maxProperties: 64});
+export const HttpRequest = Type.Object(
+  {
+    method: Type.Union(HTTP_METHODS.map((m) => Type.Literal(m))),
+    url: Type.String({minLength: 1, maxLength: 2048}),
+    headers: Type.Optional(HeaderMap),
+    body: Type.Optional(Type.Uint8Array({maxByteLength: MAX_HTTP_REQUEST_BODY})),
+    /** Header name -> secret name: the kernel puts the secret's value in that header at the boundary. */
+    secrets: Type.Optional(Type.Record(Type.String({minLength: 1, maxLength: 256}), Type.String({pattern: '^[A-Z][A-Z0-9_]{0,63}$'}), {maxProperties: 8})),
+  },
+  strict,
+);
+export const HttpResponse = Type.Object(
+  {
+    ok: Type.Boolean(),
+    status: Type.Optional(Type.Integer({minimum: 100, maximum: 999})),
+    headers: Type.Optional(HeaderMap),
+    body: Type.Optional(Type.Uint8Array({maxByteLength: MAX_HTTP_RESPONSE_BODY})),
+    /** The URL the response came from (after redirects). */
+    url: Type.Optional(Type.String({maxLength: 2048})),
+    code: Type.Optional(Type.String({maxLength: 64})),
+  },
+  strict,
+);
 export const ApprovalRequest = Type.Object({resource: Type.String({minLength: 1, maxLength: 4200}), reason: Type.String({maxLength: 1024})}, strict);
 export const SessionEvent = Type.Object({session: Type.String({minLength: 1, maxLength: 128}), status: Type.String({maxLength: 64})}, strict);
 
 export type FsWriteRequest = Static<typeof FsWriteRequest>;
 export type FsWriteResult = Static<typeof FsWriteResult>;
+export type HttpRequest = Static<typeof HttpRequest>;
+export type HttpResponse = Static<typeof HttpResponse>;
 
 /** Kernel topic patterns and their payload schemas (most specific first). */
 export const KERNEL_TOPICS: ReadonlyArray<readonly [string, TSchema]> = [
   ['svc.fs.write.result', FsWriteResult],
   ['svc.fs.write', FsWriteRequest],
+  ['svc.http.response', HttpResponse],
+  ['svc.http.request', HttpRequest],
   ['svc.approval.request', ApprovalRequest],
   ['kernel.session.*', SessionEvent],
 ];

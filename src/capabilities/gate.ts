@@ -11,6 +11,7 @@
  * gate.allowed; an allow is recorded once per capsule, resource and token per session).
  * If the entry cannot be appended the answer is no.
  */
+import {isIP} from 'node:net';
 import {bytesEqual} from '../crypto/index.js';
 import {AstridError} from '../errors/index.js';
 import type {BodyByKind} from '../ledger/index.js';
@@ -102,6 +103,9 @@ const PRIVATE_V4 = [
   /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./,
   /^198\.1[89]\./,
   /^192\.0\.[02]\./,
+  /^198\.51\.100\./, // documentation (TEST-NET-2)
+  /^203\.0\.113\./, // documentation (TEST-NET-3)
+  /^192\.88\.99\./, // 6to4 relay anycast
   /^(22[4-9]|2[3-5]\d)\./, // multicast, reserved, broadcast
 ];
 
@@ -112,10 +116,42 @@ export function isInternalHost(host: string): boolean {
   if (/^\d+\.\d+\.\d+\.\d+$/.test(h)) return PRIVATE_V4.some((re) => re.test(h));
   if (h.startsWith('[')) {
     const a = h.slice(1, -1);
-    // loopback, unspecified, unique-local, link- and site-local, multicast, IPv4-mapped/compatible, NAT64
-    return a === '::1' || a === '::' || /^f[cd]/.test(a) || /^fe[89a-f]/.test(a) || /^ff/.test(a) || a.startsWith('::ffff:') || /^::[0-9a-f]{1,4}:[0-9a-f]{1,4}$/.test(a) || a.startsWith('64:ff9b:');
+    // loopback, unspecified, unique-local, link- and site-local, multicast, IPv4-mapped/compatible, NAT64,
+    // 6to4 and Teredo (both embed an IPv4 address), documentation, discard-only
+    return (
+      a === '::1' ||
+      a === '::' ||
+      /^f[cd]/.test(a) ||
+      /^fe[89a-f]/.test(a) ||
+      /^ff/.test(a) ||
+      a.startsWith('::ffff:') ||
+      /^::[0-9a-f]{1,4}:[0-9a-f]{1,4}$/.test(a) ||
+      a.startsWith('64:ff9b:') ||
+      a.startsWith('2002:') ||
+      /^2001:0?:/.test(a) ||
+      a.startsWith('2001:db8:') ||
+      /^100::/.test(a)
+    );
   }
   return false;
+}
+
+/**
+ * Is a resolved IP address (as DNS gives it: dotted IPv4, or IPv6 without brackets, in any
+ * textual form) internal by the same rules as isInternalHost? Anything that is not an IP
+ * address is treated as internal: fail secure.
+ */
+export function isInternalAddress(ip: string): boolean {
+  const family = isIP(ip);
+  if (family === 4) return isInternalHost(ip);
+  if (family !== 6) return true;
+  let canonical: string;
+  try {
+    canonical = new URL(`http://[${ip}]/`).hostname; // WHATWG serialisation: compressed, lowercase, IPv4 tails as hex
+  } catch {
+    return true;
+  }
+  return isInternalHost(canonical);
 }
 
 function manifestAllows(m: CapsuleBounds, type: ResourceType, value: string): boolean {

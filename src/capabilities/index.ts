@@ -46,6 +46,7 @@ export {BudgetBook, chainScopes, scopeName, type BudgetScope, type Reservation, 
 export {
   SessionGate,
   isInternalHost,
+  isInternalAddress,
   DEFAULT_RESERVED_TOPICS,
   type Gate,
   type GateDecision,

@@ -28,6 +28,7 @@ export {
   sessionList,
   sessionShow,
   sessionEnd,
+  actorInspect,
   type RunFlags,
 } from './ops.js';
 export {daemonStatus, daemonSpawn, daemonStop, binPath} from './daemon.js';
@@ -60,7 +61,9 @@ export {
   type SessionView,
   type KernelStatus,
   type DaemonBoot,
+  type ActorView,
 } from '../kernel/index.js';
 export type {VerifyReport, ExportResult} from '../ledger/index.js';
 export type {BootReport, RunResult} from '../kernel/index.js';
 export type {BuildResult} from '../sandbox/index.js';
+export {secretSet, secretList, secretRemove, readSecretValue, type SecretView} from './secrets.js';

@@ -70,3 +70,4 @@ export const runCapsule = (home: string, f: RunFlags, onEvent?: (e: Record<strin
 export const sessionList = (home: string, all: boolean) => invoke(home, 'session.list', {all});
 export const sessionShow = (home: string, id: string) => invoke(home, 'session.show', {id});
 export const sessionEnd = (home: string, id: string, reason: string) => invoke(home, 'session.end', {id, reason});
+export const actorInspect = (home: string, id?: string) => invoke(home, 'actor.inspect', id === undefined ? {} : {id});

@@ -16,5 +16,5 @@ export {
   ED25519_SEED_LEN,
   type KeyProblem,
 } from './ed25519.js';
-export {loadOrCreateKernelKey, loadOrCreateKeyFile, loadKeyFile, ensurePrivateDir, KEYS_DIR, KERNEL_KEY_FILE, KERNEL_PUB_FILE} from './keystore.js';
+export {loadOrCreateKernelKey, loadOrCreateKeyFile, loadKeyFile, ensurePrivateDir, readPrivateFile, replacePrivateFile, removePrivateFile, KEYS_DIR, KERNEL_KEY_FILE, KERNEL_PUB_FILE} from './keystore.js';
 export {toHex, fromHex, bytesEqual, concatBytes, u64be, readU64be} from './bytes.js';

@@ -17,6 +17,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  renameSync,
   statSync,
   unlinkSync,
   writeSync,
@@ -178,6 +179,21 @@ function writePub(dir: string, key: SigningKey): void {
 }
 
 function readKey(path: string): SigningKey {
+  const pem = Buffer.from(readPrivateFile(path, MAX_KEY_FILE_BYTES)).toString('utf8');
+  try {
+    return SigningKey.fromPem(pem);
+  } catch (cause) {
+    throw new AstridError('KEY_INVALID', `${path} is not an Ed25519 PKCS#8 PEM private key`, {cause, details: {path}});
+  }
+}
+
+/**
+ * Read a private file: a regular file (a symlink or FIFO is refused), owned by this user,
+ * not accessible by group or others, of 1 to `maxBytes` bytes. Error messages name the
+ * path, never the content.
+ * @throws AstridError KEY_PERMISSIONS_TOO_OPEN, KEY_INVALID (not a regular file, implausible size), KEY_IO.
+ */
+export function readPrivateFile(path: string, maxBytes: number): Uint8Array {
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO planted at the path must not block; fstat below refuses it.
@@ -189,16 +205,48 @@ function readKey(path: string): SigningKey {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new AstridError('KEY_INVALID', `${path} is not a regular file`, {details: {path}});
     checkMode(path, st.mode, st.uid, 'file');
-    if (st.size > MAX_KEY_FILE_BYTES || st.size === 0) {
+    if (st.size > maxBytes || st.size === 0) {
       throw new AstridError('KEY_INVALID', `${path} has an implausible size (${st.size} bytes)`, {details: {path}});
     }
-    const pem = readFileSync(fd, 'utf8');
-    try {
-      return SigningKey.fromPem(pem);
-    } catch (cause) {
-      throw new AstridError('KEY_INVALID', `${path} is not an Ed25519 PKCS#8 PEM private key`, {cause, details: {path}});
-    }
+    return new Uint8Array(readFileSync(fd));
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Write `data` to `<dir>/<file>` as a private file (0600 in a 0700 directory), replacing any
+ * file of that name atomically: a synced temporary file renamed into place, so a reader sees
+ * the old content or the new, never a mix.
+ * @throws AstridError KEY_PERMISSIONS_TOO_OPEN (the directory), KEY_IO.
+ */
+export function replacePrivateFile(dir: string, file: string, data: Uint8Array): void {
+  ensurePrivateDir(dir);
+  const path = join(dir, file);
+  const tmp = join(dir, `.${file}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
+  writePrivateFile(tmp, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    unlinkQuiet(tmp);
+    throw new AstridError('KEY_IO', `cannot replace ${path}`, {cause: e, details: {path}});
+  }
+  syncDir(dir);
+}
+
+/**
+ * Remove `<dir>/<file>` (the directory's permissions checked first); false when it did not exist.
+ * @throws AstridError KEY_PERMISSIONS_TOO_OPEN, KEY_IO.
+ */
+export function removePrivateFile(dir: string, file: string): boolean {
+  ensurePrivateDir(dir);
+  const path = join(dir, file);
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new AstridError('KEY_IO', `cannot remove ${path}`, {cause: e, details: {path}});
+  }
+  syncDir(dir);
+  return true;
 }

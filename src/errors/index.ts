@@ -72,6 +72,18 @@ export const ERROR_CODES = [
   'BUS_DENIED',
   'BUS_QUOTA',
   'BUS_TIMEOUT',
+  // services: http egress and the secret store
+  'HTTP_DENIED',
+  'HTTP_INVALID',
+  'HTTP_PRIVATE_ADDRESS',
+  'HTTP_DNS_FAILED',
+  'HTTP_CONNECT_FAILED',
+  'HTTP_TIMEOUT',
+  'HTTP_TOO_LARGE',
+  'HTTP_REDIRECT_LIMIT',
+  'SECRET_NOT_FOUND',
+  'SECRET_INVALID',
+  'SECRET_HOST_DENIED',
   // kernel / cli
   'HOME_INVALID',
   'INPUT_INVALID',
@@ -88,6 +100,7 @@ export const ERROR_CODES = [
   'SESSION_NOT_FOUND',
   'SESSION_NOT_RUNNING',
   'SESSION_ENDED',
+  'ACTOR_NOT_FOUND',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

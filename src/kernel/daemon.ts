@@ -154,6 +154,7 @@ export class Daemon {
       const approvals = await rt.approvals();
       approvals.expireDue();
       await Promise.all([rt.sessions.current(), rt.capsules.current(), rt.installed.current(), rt.kv.current()]);
+      await rt.buildActors();
       const failed: Array<{name: string; code: string}> = [];
       const installed = await rt.installed.current();
       for (const c of installed.values()) {

@@ -25,3 +25,7 @@ export {capsuleNew, capsuleBuild, type CapsuleView, type CapsuleDetail} from './
 export {parseTokenBudget, parseWhen, parseCaveats, type PrincipalView, type TokenView, type ApprovalView, type GrantFlags, type AttenuateFlags} from './op-authority.js';
 export type {SessionView, RunView} from './op-session.js';
 export type {KernelStatus} from './op-kernel.js';
+export {openSecrets, secretSource, setSecret, removeSecret, SECRETS_DIR} from './secrets.js';
+export {MAX_SECRET_BYTES, SECRET_NAME_RE} from '../services/index.js';
+export type {SecretView} from './op-secret.js';
+export type {ActorView} from '../actors/index.js';

@@ -39,8 +39,10 @@ export const auditOps = {
   'audit.note': defineOp({
     mode: 'write',
     args: Type.Object({text: Str(1 << 20), session: Type.Optional(Str(128))}, {additionalProperties: false}),
-    async run(rt, a): Promise<NoteResult> {
+    precheck(a) {
       if (a.text.length === 0) throw new AstridError('INPUT_INVALID', 'the note text must not be empty');
+    },
+    async run(rt, a): Promise<NoteResult> {
       try {
         const r = await rt.k.ledger.append({kind: 'note', body: {text: a.text}, session: a.session ?? 'cli', principal: OWNER_PRINCIPAL, actor: 'cli'});
         return {seq: r.seq, hash: toHex(r.hash), time: r.time};
@@ -58,10 +60,12 @@ export const auditOps = {
       {session: Type.Optional(Str(256)), actor: Type.Optional(Str(256)), kind: Type.Optional(Str(64)), from: Type.Optional(Int), limit: Type.Optional(Int)},
       {additionalProperties: false},
     ),
-    async run(rt, q): Promise<EntryView[]> {
+    precheck(q) {
       if (q.kind !== undefined && !isEntryKind(q.kind)) throw new AstridError('INPUT_INVALID', `unknown kind "${q.kind}"`);
       if (q.from !== undefined && q.from < 1) throw new AstridError('INPUT_INVALID', '--from must be >= 1');
       if (q.limit !== undefined && q.limit < 0) throw new AstridError('INPUT_INVALID', '--limit must be >= 0');
+    },
+    async run(rt, q): Promise<EntryView[]> {
       const query: EntryQuery = {
         ...(q.session === undefined ? {} : {session: q.session}),
         ...(q.actor === undefined ? {} : {actor: q.actor}),

@@ -218,6 +218,10 @@ export const authorityOps = {
   'grant.issue': defineOp({
     mode: 'write',
     args: GrantArgs,
+    precheck(f) {
+      if (f.budget !== undefined) parseTokenBudget(f.budget);
+      parseCaveats(f.caveats ?? []);
+    },
     async run(rt, f, io): Promise<TokenView> {
       const a = await rt.authority();
       const now = rt.k.clock.now();

@@ -5,11 +5,13 @@
 import {Type} from '@sinclair/typebox';
 import {AstridError} from '../errors/index.js';
 import {defineOp} from './op.js';
-import {runSession, parseBudgetFlag, type RunResult} from './session.js';
+import {runSession, parseBudgetFlag, checkGrants, type RunResult} from './session.js';
+import {isTopic} from '../topics/index.js';
 import {parseTokenBudget} from './op-authority.js';
 import {payloadJson} from './views.js';
 import type {SessionRecord} from './sessions.js';
 import type {KernelRuntime} from './runtime.js';
+import {startSessionActor, type ActorView} from '../actors/index.js';
 
 const Str = (max: number) => Type.String({maxLength: max});
 const closed = {additionalProperties: false} as const;
@@ -23,6 +25,17 @@ async function sessionView(rt: KernelRuntime, id: string): Promise<SessionView> 
   const rec = (await rt.sessions.current()).get(id);
   if (rec === undefined) throw new AstridError('SESSION_NOT_FOUND', `no session ${id.slice(0, 128)} (astrid sessions)`);
   return {...rec, live: rt.live.has(id)};
+}
+
+const SESSION_AXES = ['fuel', 'wall_ms', 'messages', 'egress_bytes'];
+
+function parseInput(text: string | undefined): unknown {
+  if (text === undefined) return {};
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new AstridError('INPUT_INVALID', `--input is not valid JSON: ${(e as Error).message}`);
+  }
 }
 
 export interface RunView extends RunResult {
@@ -47,31 +60,42 @@ export const sessionOps = {
       },
       closed,
     ),
+    precheck(f) {
+      parseInput(f.input);
+      if (f.budget !== undefined) parseBudgetFlag(f.budget);
+      if (f.sessionBudget !== undefined) parseTokenBudget(f.sessionBudget, SESSION_AXES);
+      checkGrants(f.grants);
+      if (f.topic !== undefined && !isTopic(f.topic)) throw new AstridError('INPUT_INVALID', `--topic: not a valid topic: ${f.topic}`);
+    },
     async run(rt, f, io): Promise<RunView> {
-      let input: unknown = {};
-      if (f.input !== undefined) {
-        try {
-          input = JSON.parse(f.input);
-        } catch (e) {
-          throw new AstridError('INPUT_INVALID', `--input is not valid JSON: ${(e as Error).message}`);
-        }
-      }
+      const input = parseInput(f.input);
       const budget = f.budget === undefined ? undefined : parseBudgetFlag(f.budget);
       let done: (() => void) | undefined;
       const ended = new Promise<void>((r) => (done = r));
       let id: string | undefined;
+      let principalName = '';
+      let sessionActor: ReturnType<typeof startSessionActor> | undefined;
+      let unregister: (() => void) | undefined;
+      await rt.buildActors();
       try {
         const r = await runSession(rt.k, rt.store(), {
           capsule: f.capsule,
           grants: f.grants,
           tokens: f.tokens,
-          ...(f.sessionBudget === undefined ? {} : {sessionBudget: parseTokenBudget(f.sessionBudget, ['fuel', 'wall_ms', 'messages', 'egress_bytes'])}),
+          ...(f.sessionBudget === undefined ? {} : {sessionBudget: parseTokenBudget(f.sessionBudget, SESSION_AXES)}),
           ...(f.ask ? {ask: true, approvals: await rt.approvals()} : {}),
           input,
+          quotas: rt.quotas(),
           ...(budget === undefined ? {} : {budget}),
           ...(f.topic === undefined ? {} : {topic: f.topic}),
+          actors: rt.actors,
           onStart: (session, principal, end) => {
             id = session;
+            principalName = principal;
+            sessionActor = startSessionActor({id: session, principal, capsule: f.capsule});
+            sessionActor.send({type: 'RUN'});
+            unregister = rt.actors.add(`session:${session}`, 'session', sessionActor);
+            void rt.principalActor(principal).then((p) => p.send({type: 'SESSION_STARTED', session}));
             rt.live.set(session, {
               id: session,
               capsule: f.capsule,
@@ -84,13 +108,21 @@ export const sessionOps = {
             });
             io.event({type: 'session.started', session, principal, where: rt.daemon ? 'daemon' : 'in-process'});
           },
-          onActivation: (a) =>
-            io.event({type: 'activation', outcome: a.outcome, fuelUsed: a.fuelUsed, sends: a.sends.map((s) => ({topic: s.topic, payload: payloadJson(s.payload)}))}),
+          onActivation: (a) => {
+            sessionActor?.send({type: 'ACTIVATED', outcome: a.outcome, fuel: a.fuelUsed});
+            io.event({type: 'activation', outcome: a.outcome, fuelUsed: a.fuelUsed, sends: a.sends.map((s) => ({topic: s.topic, payload: payloadJson(s.payload)}))});
+          },
         });
+        sessionActor?.send({type: 'END', status: r.status, code: r.code ?? ''});
         // byte strings in payloads as base64, for the terminal and for --json alike
         return {...r, sends: r.sends.map((s) => ({topic: s.topic, payload: payloadJson(s.payload)})), where: rt.daemon ? 'daemon' : 'in-process'};
       } finally {
-        if (id !== undefined) rt.live.delete(id);
+        if (id !== undefined) {
+          rt.live.delete(id);
+          const sid = id;
+          void rt.principalActor(principalName).then((p) => p.send({type: 'SESSION_ENDED', session: sid}));
+        }
+        unregister?.();
         done?.();
       }
     },
@@ -130,8 +162,34 @@ export const sessionOps = {
         // its session-only token dies with it
         for (const t of v.grants) if (a.state.tokens.get(t)?.via === `session:${id}` && !a.state.revoked.has(t)) await a.revoke(t, `session ${id} ended`, {session: id, principal: v.principal, actor: 'kernel'});
         await rt.k.ledger.append({kind: 'session.ended', body: {status: 'error', code: 'SESSION_ENDED'}, session: id, principal: v.principal, actor: 'kernel'});
+        await rt.buildActors();
+        rt.actors.get(`session:${id}`)?.send({type: 'END', status: 'error', code: 'SESSION_ENDED'});
+        rt.actors.get(`principal:${v.principal}`)?.send({type: 'SESSION_ENDED', session: id});
       }
       return sessionView(rt, id);
+    },
+  }),
+};
+
+export const actorOps = {
+  /** Every live actor (principals, running sessions, capsules in sessions, pending approvals), or one by id. */
+  'actor.inspect': defineOp({
+    mode: 'read',
+    args: Type.Object({id: Type.Optional(Str(256))}, closed),
+    async run(rt, {id}): Promise<ActorView[]> {
+      await rt.buildActors();
+      for (const p of (await rt.authority()).state.principals.values()) await rt.principalActor(p.name); // principals created since boot
+      const approvals = await rt.approvals();
+      const now = rt.k.clock.now();
+      const views: ActorView[] = rt.actors.ids().map((x) => rt.actors.view(x) as ActorView);
+      for (const p of approvals.pending(now)) {
+        const a = approvals.actor(p.id);
+        views.push({id: `approval:${p.id}`, kind: 'approval', state: a === undefined ? 'pending' : String(a.getSnapshot().value), context: {session: p.session, principal: p.principal, capsule: p.capsule, resource: p.resource, expires: p.expires}});
+      }
+      if (id === undefined) return views;
+      const one = views.filter((v) => v.id === id);
+      if (one.length === 0) throw new AstridError('ACTOR_NOT_FOUND', `no live actor ${id.slice(0, 256)} (astrid inspect actor lists them)`);
+      return one;
     },
   }),
 };

@@ -24,6 +24,12 @@ export interface OpSpec<S extends TSchema = TSchema, R = unknown> {
   readonly args: S;
   /** Only a running daemon can do it (status, stop). */
   readonly daemonOnly?: boolean;
+  /**
+   * Checks that need no kernel (flag syntax, JSON, grammar). They run before a one-shot kernel
+   * opens the ledger (so a bad flag never waits on, or takes, its lock) and in the daemon
+   * before the body. @throws AstridError INPUT_INVALID (or the grammar's own code).
+   */
+  precheck?(args: Static<S>): void;
   run(rt: KernelRuntime, args: Static<S>, io: OpIO): Promise<R>;
 }
 

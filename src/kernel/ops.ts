@@ -10,10 +10,11 @@ import type {OpSpec} from './op.js';
 import {auditOps} from './op-audit.js';
 import {authorityOps} from './op-authority.js';
 import {capsuleOps} from './op-capsule.js';
-import {sessionOps} from './op-session.js';
+import {sessionOps, actorOps} from './op-session.js';
 import {kernelOps} from './op-kernel.js';
+import {secretOps} from './op-secret.js';
 
-export const OPS = {...auditOps, ...authorityOps, ...capsuleOps, ...sessionOps, ...kernelOps};
+export const OPS = {...auditOps, ...authorityOps, ...capsuleOps, ...sessionOps, ...actorOps, ...secretOps, ...kernelOps};
 
 export type Ops = typeof OPS;
 export type OpName = keyof Ops;
@@ -43,5 +44,6 @@ export function checkedOp(name: string, args: unknown): {spec: OpSpec; args: unk
     const e = c.Errors(args).First();
     throw new AstridError('INPUT_INVALID', `${name}: arguments do not match${e ? `: ${e.path || '/'} ${e.message}` : ''}`);
   }
+  spec.precheck?.(args);
   return {spec, args};
 }

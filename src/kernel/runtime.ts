@@ -5,12 +5,14 @@
  * Operations (ops.ts) take a runtime, never a home path, so both ways run the same code.
  */
 import {authorityProjection, type Authority} from '../capabilities/index.js';
-import type {ApprovalService} from '../actors/index.js';
+import {ActorRegistry, startPrincipalActor, startSessionActor, type ApprovalService} from '../actors/index.js';
 import {installedProjection, kvProjection, type CapsuleStore, type InstalledState, type KvState} from '../sandbox/index.js';
 import {projectionStateHash} from '../ledger/index.js';
 import {LiveProjection, capsulesProjection, sessionsProjection, type CapsulesState, type SessionsState} from './sessions.js';
 import {approvalService, openAuthority} from './authority.js';
 import {openCapsuleStore} from './capsules.js';
+import {sendQuotas} from './policy.js';
+import type {QuotaBook} from '../bus/index.js';
 import type {KernelState} from './open.js';
 
 /** Facts about the daemon a runtime lives in (absent for a one-shot CLI runtime). */
@@ -40,8 +42,12 @@ export class KernelRuntime {
   readonly daemon: DaemonFacts | undefined;
   /** Sessions running now, by id. */
   readonly live = new Map<string, LiveSession>();
+  /** The live actors: principals, running (and interrupted) sessions, capsules in sessions. */
+  readonly actors = new ActorRegistry();
+  #actorsBuilt: Promise<void> | undefined;
   #approvals: Promise<ApprovalService> | undefined;
   #store: CapsuleStore | undefined;
+  #quotas: QuotaBook | undefined;
   /** Projections kept current by folding new entries before each read. */
   readonly sessions: LiveProjection<SessionsState>;
   readonly capsules: LiveProjection<CapsulesState>;
@@ -88,15 +94,57 @@ export class KernelRuntime {
     return this.#approvals;
   }
 
+  /** The send quotas every session of this runtime shares (per capsule, per principal). */
+  quotas(): QuotaBook {
+    this.#quotas ??= sendQuotas(this.k.home, this.k.clock);
+    return this.#quotas;
+  }
+
   store(): CapsuleStore {
     this.#store ??= openCapsuleStore(this.k);
     return this.#store;
+  }
+
+  /**
+   * Build the actors from the ledger's state (once): a principal actor per principal, with
+   * the sessions the ledger says it is running; a session actor per running session, which
+   * no kernel runs yet, so `interrupted` until this kernel runs it.
+   */
+  buildActors(): Promise<void> {
+    this.#actorsBuilt ??= (async () => {
+      const a = await this.authority();
+      const sessions = await this.sessions.current();
+      const running = [...sessions.values()].filter((x) => x.status === 'running');
+      for (const p of a.state.principals.values()) {
+        const mine = running.filter((x) => x.principal === p.name).map((x) => x.id);
+        this.actors.add(`principal:${p.name}`, 'principal', startPrincipalActor({name: p.name, role: p.role, sessions: mine}));
+      }
+      for (const x of running) {
+        if (this.live.has(x.id)) continue;
+        this.actors.add(`session:${x.id}`, 'session', startSessionActor({id: x.id, principal: x.principal, capsule: x.capsule, activations: x.activations, fuelUsed: x.fuelUsed, interrupted: true}));
+      }
+    })();
+    return this.#actorsBuilt;
+  }
+
+  /** The principal actor for `name`, started on first use (a principal created since boot). */
+  async principalActor(name: string) {
+    await this.buildActors();
+    const id = `principal:${name}`;
+    let p = this.actors.get(id);
+    if (p === undefined) {
+      const rec = (await this.authority()).principal(name);
+      p = startPrincipalActor({name, role: rec?.role ?? 'agent'});
+      this.actors.add(id, 'principal', p);
+    }
+    return p;
   }
 
   /** End live sessions, stop the approval actors (their deadlines are in the ledger) and close the kernel state. */
   async close(reason = 'kernel closing'): Promise<void> {
     await Promise.allSettled([...this.live.values()].map((s) => s.end(reason)));
     if (this.#approvals !== undefined) (await this.#approvals.catch(() => undefined))?.stop();
+    this.actors.stopAll();
     await this.k.close();
   }
 }

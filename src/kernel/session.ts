@@ -24,11 +24,14 @@ import {
   type LoadedCapsule,
   type SessionContext,
 } from '../sandbox/index.js';
-import {startCapsuleActor} from '../actors/index.js';
+import {startCapsuleActor, type ActorRegistry} from '../actors/index.js';
+import {HTTP_REQUEST_TOPIC, serveHttpRequest, type HttpLimits, type Resolver} from '../services/index.js';
+import {secretSource} from './secrets.js';
 import type {KernelState} from './open.js';
 import {approvalService, budgetBook, openAuthority} from './authority.js';
 import type {ApprovalService} from '../actors/index.js';
-import {loadPolicy} from './policy.js';
+import {loadPolicy, sendQuotas} from './policy.js';
+import type {QuotaBook} from '../bus/index.js';
 import {randomIds, systemRandom, type IdSource} from './clock.js';
 
 export const MAX_ACTIVATIONS_PER_RUN = 64;
@@ -54,8 +57,14 @@ export interface RunOptions {
   readonly onActivation?: (r: ActivationResult) => void;
   /** The approval actors to ask (the daemon's shared ones, so any uplink can answer); else the session makes its own. */
   readonly approvals?: ApprovalService;
+  /** Where the session's capsule actor is registered while it lives (astrid inspect actor). */
+  readonly actors?: ActorRegistry;
+  /** The kernel's send quotas (shared by every session of a daemon); else the home's quotas for this session alone. */
+  readonly quotas?: QuotaBook;
   /** Called once the session exists (its id is in the ledger), with a way to end it early. */
   readonly onStart?: (session: string, principal: string, end: (reason: string) => void) => void;
+  /** The http service's DNS resolver (default: the system's) and limits. */
+  readonly http?: {readonly resolve?: Resolver; readonly limits?: Partial<HttpLimits>};
 }
 
 export interface RunResult {
@@ -86,16 +95,21 @@ export function parseBudgetFlag(text: string): Partial<Budget> {
   return out;
 }
 
-/** Run one capsule for one message in a fresh session. */
-export async function runSession(k: KernelState, store: CapsuleStore, o: RunOptions): Promise<RunResult> {
-  const ledger: Ledger = k.ledger;
-  for (const g of o.grants) {
+/** Check `--grant` resources. @throws AstridError INPUT_INVALID naming the flag. */
+export function checkGrants(grants: readonly string[]): void {
+  for (const g of grants) {
     try {
       parseResource(g);
     } catch (e) {
       throw new AstridError('INPUT_INVALID', `--grant: ${(e as Error).message}`, {cause: e});
     }
   }
+}
+
+/** Run one capsule for one message in a fresh session. */
+export async function runSession(k: KernelState, store: CapsuleStore, o: RunOptions): Promise<RunResult> {
+  const ledger: Ledger = k.ledger;
+  checkGrants(o.grants);
   const installed = (await rebuild(ledger, installedProjection)).state.get(o.capsule);
   if (installed === undefined) throw new AstridError('CAPSULE_NOT_FOUND', `no installed capsule named "${o.capsule}" (see astrid capsule list)`);
   const loaded: LoadedCapsule = await store.load(installed);
@@ -163,7 +177,9 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
     policy: loadPolicy(k.home),
     ...(approvals === undefined ? {} : {approver: approvals}),
   });
-  const ctx = {ledger, clock: k.clock, gate, random: o.random ?? systemRandom, kv, session, principal, budget};
+  const quotas = o.quotas ?? sendQuotas(k.home, k.clock);
+  const quotaKeys = [`capsule:${loaded.name}`, `principal:${principal}`];
+  const ctx: SessionContext = {ledger, clock: k.clock, gate, random: o.random ?? systemRandom, kv, session, principal, budget, sendQuota: (bytes) => quotas.admit(quotaKeys, bytes)};
   await ledger.append({kind: 'session.started', body: {principal, capsule: loaded.name, hash: loaded.hash, grants: tokens.map((x) => x.id), budget}, ...who});
   if (sessionToken !== undefined) await authority.issue(sessionToken, `session:${session}`, who);
   const stop: {reason?: string} = {};
@@ -172,7 +188,7 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
   });
   const first = await ledger.append({kind: 'bus.message', body: {topic, payload: pack(o.input ?? {}), from: 'cli', corr: ''}, ...who, actor: 'cli'});
   try {
-    return await deliverAll(k, authority, {loaded, ctx, gate, book, scopes, who, first: first.seq, topic, input: o.input ?? {}, onActivation: o.onActivation, sessionToken, tokenIds: tokens.map((x) => x.id), stop});
+    return await deliverAll(k, authority, {loaded, ctx, gate, book, scopes, who, first: first.seq, topic, input: o.input ?? {}, onActivation: o.onActivation, sessionToken, tokenIds: tokens.map((x) => x.id), stop, http: o.http, actors: o.actors});
   } finally {
     ownApprovals?.stop();
   }
@@ -191,8 +207,10 @@ interface DeliverContext {
   readonly onActivation: ((r: ActivationResult) => void) | undefined;
   readonly sessionToken: Token | undefined;
   readonly tokenIds: readonly string[];
+  readonly actors: ActorRegistry | undefined;
   /** Set when the session is asked to end early (astrid session end, daemon stopping). */
   readonly stop: {readonly reason?: string};
+  readonly http: RunOptions['http'];
 }
 
 async function deliverAll(k: KernelState, authority: Authority, c: DeliverContext): Promise<RunResult> {
@@ -201,6 +219,7 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
   const {session, principal} = who;
   const input = c.input;
   const actor = startCapsuleActor(loaded.name);
+  const unregister = c.actors?.add(`capsule:${session}/${loaded.name}`, 'capsule', actor);
   const queue: Delivery[] = [{topic, payload: input, from: 'cli', seq: c.first}];
   const sends: Array<{topic: string; payload: unknown}> = [];
   const denials: RunResult['denials'][number][] = [];
@@ -281,6 +300,8 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
           });
           const res = await ledger.append({kind: 'bus.message', body: {topic: 'svc.fs.write.result', payload: pack(result), from: 'svc.fs', corr: s.corr}, ...who, actor: 'svc.fs'});
           queue.push({topic: 'svc.fs.write.result', payload: result, from: 'svc.fs', seq: res.seq, ...(s.corr ? {corr: s.corr} : {})});
+        } else if (s.topic === HTTP_REQUEST_TOPIC) {
+          queue.push(await serveHttpRequest(ledger, who, {gate, capsule: loaded.name, principal, session, secrets: secretSource(k.home), ...c.http}, s));
         } else {
           sends.push({topic: s.topic, payload: s.payload});
         }
@@ -293,6 +314,7 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
     if (e instanceof AstridError && e.code.startsWith('LEDGER_')) throw e; // cannot record: fail secure, loudly
   } finally {
     actor.send({type: 'STOP'});
+    unregister?.();
   }
   for await (const e of ledger.entries({session, kind: 'gate.denied', from: fromSeq})) {
     if (e.entry.kind === 'gate.denied') {

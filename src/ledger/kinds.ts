@@ -222,6 +222,15 @@ export interface UplinkClosedBody {
   /** Requests the connection made. */
   readonly requests: number;
 }
+/** A secret was stored (or replaced) in the kernel's secret store: its name and the hosts it may be sent to, never its value. */
+export interface SecretSetBody {
+  readonly name: string;
+  readonly hosts: readonly string[];
+}
+/** A secret was removed from the kernel's secret store. */
+export interface SecretRemovedBody {
+  readonly name: string;
+}
 
 /** Body type for each kind. */
 export interface BodyByKind {
@@ -254,6 +263,8 @@ export interface BodyByKind {
   'uplink.opened': UplinkOpenedBody;
   'uplink.refused': UplinkRefusedBody;
   'uplink.closed': UplinkClosedBody;
+  'secret.set': SecretSetBody;
+  'secret.removed': SecretRemovedBody;
 }
 export type EntryKind = keyof BodyByKind;
 export type EntryBody = BodyByKind[EntryKind];
@@ -409,6 +420,8 @@ const PARSERS: {readonly [K in EntryKind]: Parser<BodyByKind[K]>} = {
   'uplink.opened': shape({connection: {t: 'str', min: 1, max: 32}, client: {t: 'str', max: 128}}),
   'uplink.refused': shape({connection: {t: 'str', min: 1, max: 32}, code: {t: 'str', min: 1, max: 64}, reason: {t: 'str', max: 1024}}),
   'uplink.closed': shape({connection: {t: 'str', min: 1, max: 32}, code: {t: 'str', max: 64}, reason: {t: 'str', max: 1024}, requests: {t: 'int'}}),
+  'secret.set': shape({name: {t: 'str', min: 1, max: 64}, hosts: {t: 'strs', max: 16, itemMax: 253}}),
+  'secret.removed': shape({name: {t: 'str', min: 1, max: 64}}),
   'service.result': shape({service: {t: 'str', min: 1, max: 64}, cause: {t: 'int'}, ok: {t: 'bool'}, code: {t: 'str', max: 64}, detail: {t: 'str', max: 4096}}),
   genesis(u) {
     if (!isRecord(u)) return 'body must be a map';

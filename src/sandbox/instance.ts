@@ -44,6 +44,12 @@ export interface SessionContext {
   readonly session: string;
   readonly principal: string;
   readonly budget: Budget;
+  /**
+   * The kernel's send quotas (messages and bytes per second, per capsule and per principal):
+   * 0 admits and charges one message of `bytes`; otherwise the milliseconds to wait and which
+   * quota is short. Absent: no rate limit beyond the ABI's per-activation bounds.
+   */
+  readonly sendQuota?: (bytes: number) => {readonly wait: 0} | {readonly wait: number; readonly key: string};
 }
 
 /** Per-activation limits below the session budget (e.g. what a token's budget has left). */
@@ -105,6 +111,7 @@ export class CapsuleInstance {
   #exports!: {alloc: (n: number) => number; handle: (p: number, n: number) => number; init?: () => void; fuel: WebAssembly.Global};
   #calls = 0;
   #quotaRecorded = false;
+  #rateRecorded = false;
   #deadline = 0;
   #limits: {fuel: number; wall_ms: number} = {fuel: 1, wall_ms: 1};
   #lastFuelUsed = 0;
@@ -279,6 +286,7 @@ export class CapsuleInstance {
     this.#active = true;
     this.#calls = 0;
     this.#quotaRecorded = false;
+    this.#rateRecorded = false;
     this.#replyLen = -1;
     this.#batch.clear();
     this.#sends = [];
@@ -437,6 +445,16 @@ export class CapsuleInstance {
       encoded = new Uint8Array(binSize(pl.length)); // what pack() gives for bytes, without msgpackr's set-up
       writeBin(encoded, pl);
     } else encoded = pack(pl);
+    const rate = c.sendQuota?.(encoded.length);
+    if (rate !== undefined && rate.wait > 0) {
+      // back-pressure: the guest gets QUOTA and may try again later; one denial entry per activation
+      if (!this.#rateRecorded) {
+        this.#rateRecorded = true;
+        const key = 'key' in rate ? rate.key : '';
+        this.#deny({allow: false, layer: 'quota', rule: 'bus.rate', reason: `${key} is over its send rate; retry in ${rate.wait} ms (further refusals in this activation are not recorded one by one)`}, `bus.send:${m.topic}`);
+      }
+      return this.#err('QUOTA');
+    }
     const a = this.#enqueue({kind: 'bus.message', body: {topic: m.topic, payload: encoded, from: this.capsule.name, corr}});
     this.#sends.push({seq: a.seq, topic: m.topic, payload: m.payload, corr});
     return BigInt(a.seq);

@@ -7,6 +7,7 @@ import {parse as parseToml} from 'smol-toml';
 import {AstridError} from '../errors/index.js';
 import {parseBlake3Hex, type Blake3Hex} from '../crypto/index.js';
 import {parsePattern, type TopicPattern} from '../topics/index.js';
+import {parseHttpTarget} from '../capabilities/index.js';
 
 export const MANIFEST_FILE = 'capsule.toml';
 export const MAX_MANIFEST_BYTES = 64 * 1024;
@@ -92,7 +93,10 @@ const absPattern = (s: string): void => {
   if (s.includes('\u0000')) throw new TypeError('must not contain NUL');
   if (s.split('/').some((seg) => seg === '..' || seg === '.')) throw new TypeError('must not contain "." or ".." segments');
 };
-const noCheck = (): void => {};
+const httpBound = (s: string): void => {
+  const t = parseHttpTarget(s, false);
+  if (typeof t === 'string') throw new TypeError(`must be [METHODS ]URL as in a net.http grant: ${t}`);
+};
 const idish = (s: string): void => {
   if (!/^[a-z0-9][a-z0-9._*-]{0,127}$/.test(s)) throw new TypeError('must be a lowercase name or pattern');
 };
@@ -142,7 +146,7 @@ export function parseManifest(text: string): Manifest {
   const resources: ResourceBounds = {
     fs_read: strList(res.fs_read, 'resources.fs_read', absPattern),
     fs_write: strList(res.fs_write, 'resources.fs_write', absPattern),
-    net_http: strList(res.net_http, 'resources.net_http', noCheck),
+    net_http: strList(res.net_http, 'resources.net_http', httpBound),
     kv: strList(res.kv, 'resources.kv', idish),
     spawn: strList(res.spawn, 'resources.spawn', idish),
   };

@@ -7,7 +7,7 @@
 import {describe, it, before, after} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {createConnection, type Socket} from 'node:net';
-import {readFileSync, existsSync, statSync} from 'node:fs';
+import {readFileSync, existsSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {runCli, runCliAsync, tmpDir, cliOk, cliFails, repoRoot, type Json} from '../helpers/index.js';
 import {watCapsule} from '../helpers/wat-capsule.js';
@@ -335,5 +335,48 @@ describe('daemon: stop', () => {
     assert.equal((v.issues as Json[]).length, 0, 'the shutdown checkpoint covers every entry');
     const last = cliOk(runCli(['audit', 'show', '--kind', 'kernel.shutdown', '--json'], home)) as unknown as Json[];
     assert.equal((last.at(-1)?.body as Json).reason, 'astrid stop');
+  });
+});
+
+describe('daemon: a flooding capsule is throttled, its neighbour is not', () => {
+  const {dir: home, cleanup} = tmpDir('astrid-daemon-flood-');
+  const {dir: pkgs, cleanup: cleanPkgs} = tmpDir('astrid-daemon-flood-pkgs-');
+  after(() => {
+    stop(home);
+    cleanup();
+    cleanPkgs();
+  });
+
+  it('sends past the capsule quota get QUOTA with one recorded denial; echo in another session answers normally', async () => {
+    writeFileSync(join(home, 'policy.toml'), '[quotas]\ncapsule_messages_per_second = 100\n', {mode: 0o600});
+    start(home);
+    const flood = await watCapsule(pkgs, {fixture: 'send-flood', name: 'flooder', handles: ['test.>'], sends: ['test.>']});
+    cliOk(runCli(['capsule', 'install', flood, '--json'], home));
+    cliOk(runCli(['capsule', 'install', ECHO, '--json'], home));
+    const [f, e] = await Promise.all([
+      runCliAsync(['run', 'flooder', '--grant', 'bus.send:test.>', '--topic', 'test.go', '--json'], home),
+      runCliAsync(['run', 'echo', '--grant', 'bus.send:echo.>', '--topic', 'echo.hello', '--input', '{"text":"still here"}', '--json'], home),
+    ]);
+    const fr = cliOk(f);
+    const sent = (fr.sends as Json[]).length;
+    assert.ok(sent >= 100 && sent < 1000, `the burst passes, the flood does not (${sent} sent)`);
+    const er = cliOk(e);
+    assert.equal(er.status, 'ok');
+    assert.deepEqual(er.sends, [{topic: 'echo.reply', payload: {text: 'still here'}}]);
+    const denied = (cliOk(runCli(['audit', 'show', '--session', fr.session as string, '--kind', 'gate.denied', '--json'], home)) as unknown as Json[]).map((x) => x.body as Json);
+    assert.equal(denied.filter((d) => d.layer === 'quota' && d.rule === 'bus.rate').length, 1, JSON.stringify(denied));
+    const msgs = cliOk(runCli(['audit', 'show', '--session', fr.session as string, '--kind', 'bus.message', '--json'], home)) as unknown as Json[];
+    assert.equal(msgs.filter((m) => (m.body as Json).topic === 'test.flood').length, sent, 'only admitted sends are messages');
+  });
+
+  it('a policy that tries to raise a quota is refused with POLICY_INVALID', () => {
+    const {dir: h2, cleanup: c2} = tmpDir('astrid-daemon-policy-');
+    try {
+      writeFileSync(join(h2, 'policy.toml'), '[quotas]\ncapsule_messages_per_second = 99999999\n', {mode: 0o600});
+      cliOk(runCli(['capsule', 'install', ECHO, '--json'], h2));
+      cliFails(runCli(['run', 'echo', '--grant', 'bus.send:echo.>', '--topic', 'echo.hello', '--json'], h2), 'POLICY_INVALID');
+    } finally {
+      c2();
+    }
   });
 });

@@ -37,11 +37,12 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Run `astrid <args>` synchronously with ASTRID_HOME=home. */
-export function runCli(args: readonly string[], home: string, env: NodeJS.ProcessEnv = {}): CliResult {
+/** Run `astrid <args>` synchronously with ASTRID_HOME=home (and `input`, if given, on stdin). */
+export function runCli(args: readonly string[], home: string, env: NodeJS.ProcessEnv = {}, input?: string): CliResult {
   const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'run.js'), ...args], {
     env: {...process.env, ASTRID_HOME: home, NO_COLOR: '1', ...env},
     encoding: 'utf8',
+    ...(input === undefined ? {} : {input}),
     timeout: 60_000,
   });
   return {status: r.status, stdout: r.stdout, stderr: r.stderr};
