@@ -12,6 +12,10 @@ export default class Start extends AstridCommand {
   static override examples = ['<%= config.bin %> start', '<%= config.bin %> start --json', '<%= config.bin %> start --foreground --home /tmp/astrid'];
   static override flags = {
     foreground: Flags.boolean({description: 'run in this process (logs to stdout) instead of in the background', default: false}),
+    'full-verify': Flags.boolean({
+      description: 'verify the whole ledger before serving (default: the tail after the last checkpoint this kernel signed before serving, the whole ledger in the background; a failure stops the daemon)',
+      default: false,
+    }),
   };
 
   async run(): Promise<KernelStatus | DaemonBoot> {
@@ -19,7 +23,7 @@ export default class Start extends AstridCommand {
     const home = this.home(flags.home);
     if (!flags.foreground) {
       const bar = progressBar('starting daemon', this.interactive(), systemClock);
-      const s = await daemonSpawn(home, binPath(this.config.root), 180_000, (ms) => bar.update(Math.min(ms, 179_000), 180_000));
+      const s = await daemonSpawn(home, binPath(this.config.root), 180_000, (ms) => bar.update(Math.min(ms, 179_000), 180_000), flags['full-verify']);
       bar.done();
       if (!this.jsonEnabled()) {
         this.log(`astrid daemon running (pid ${s.pid})`);
@@ -35,10 +39,11 @@ export default class Start extends AstridCommand {
     const log = (line: string): void => {
       process.stdout.write(`${new Date(systemClock.now()).toISOString()} ${line}\n`);
     };
-    const d = await Daemon.start({home, log});
+    const d = await Daemon.start({home, log, fullVerify: flags['full-verify']});
     const b = d.boot;
     log(`astrid daemon pid ${b.pid} listening on ${b.socket}`);
-    log(`ledger head #${b.head.seq} ${b.head.hash}; verified ${b.verify.entries} entries, ${b.verify.checkpoints.valid} checkpoints; boot ${b.bootMs} ms`);
+    log(`ledger head #${b.head.seq} ${b.head.hash}; verified ${b.verified === 'full' ? 'the whole chain' : 'the tail'} (${b.verify.entries} entries, ${b.verify.checkpoints.valid} checkpoints); boot ${b.bootMs} ms`);
+    log(`state: ${b.rebuilt.map((r) => `${r.name} from ${r.source} +${r.folded}`).join(', ')}`);
     for (const i of b.verify.issues) log(`verify ${i.severity} ${i.code} at #${i.seq}: ${i.message}`);
     log(`capsules loaded ${b.capsules.loaded}${b.capsules.failed.length ? `, failed ${b.capsules.failed.map((f) => `${f.name} (${f.code})`).join(', ')}` : ''}`);
     const onSignal = (sig: string) => () => void d.stop(`signal ${sig}`);

@@ -19,6 +19,7 @@ export default class Status extends AstridCommand {
     this.log(`astrid ${s.version} daemon pid ${s.pid}, up ${Math.round(s.uptimeMs / 1000)} s (since ${s.startedAt})`);
     this.log(`  home         ${s.home}`);
     this.log(`  ledger head  #${s.head.seq} ${s.head.hash} (checkpointed through #${s.checkpointedSeq})`);
+    this.log(`  verified     at boot: ${s.verification.boot === 'full' ? 'whole chain' : 'tail after the anchor'}; whole chain: ${s.verification.full}`);
     this.log(`  capsules     ${s.capsules.map((c) => `${c.name}${c.lastOutcome ? ` (${c.lastOutcome})` : ''}`).join(', ') || '(none)'}`);
     this.log(`  sessions     ${s.sessions.running} running (${s.sessions.live.length} live), ${s.sessions.total} in all`);
     for (const l of s.sessions.live) this.log(`    ${l.id} ${l.principal}/${l.capsule}`);

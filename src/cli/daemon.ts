@@ -37,7 +37,7 @@ function logTail(path: string, from: number): string {
  * Start the daemon in the background and wait until it answers.
  * @throws AstridError DAEMON_RUNNING, DAEMON_START_FAILED (with the log's last lines).
  */
-export async function daemonSpawn(home: string, binPath: string, timeoutMs = 180_000, onWait?: (ms: number) => void): Promise<KernelStatus> {
+export async function daemonSpawn(home: string, binPath: string, timeoutMs = 180_000, onWait?: (ms: number) => void, fullVerify = false): Promise<KernelStatus> {
   // the checks a user can fix, here, with their own codes: a home or key open to others
   prepareHome(home);
   loadOrCreateKernelKey(home);
@@ -52,7 +52,7 @@ export async function daemonSpawn(home: string, binPath: string, timeoutMs = 180
   const fd = openSync(p.log, 'a', 0o600);
   let exited: string | undefined;
   try {
-    const child = spawn(process.execPath, [binPath, 'start', '--foreground', '--home', home], {detached: true, stdio: ['ignore', fd, fd], env: {...process.env, ASTRID_HOME: home}});
+    const child = spawn(process.execPath, [binPath, 'start', '--foreground', '--home', home, ...(fullVerify ? ['--full-verify'] : [])], {detached: true, stdio: ['ignore', fd, fd], env: {...process.env, ASTRID_HOME: home}});
     child.once('exit', (code, sig) => (exited = sig ?? `exit ${code}`));
     child.once('error', (e) => (exited = e.message));
     child.unref();

@@ -8,7 +8,7 @@ import {join} from 'node:path';
 import {KEYS_DIR, loadKeyFile, loadOrCreateKeyFile, type SigningKey} from '../crypto/index.js';
 import {AstridError} from '../errors/index.js';
 import {rebuild} from '../ledger/index.js';
-import {Authority, authorityProjection, BudgetBook, PRINCIPAL_RE, type PrincipalRecord} from '../capabilities/index.js';
+import {Authority, authorityProjection, BudgetBook, PRINCIPAL_RE, type AuthorityState, type PrincipalRecord} from '../capabilities/index.js';
 import {ApprovalService} from '../actors/index.js';
 import type {KernelState} from './open.js';
 import {randomIds, systemRandom} from './clock.js';
@@ -25,12 +25,12 @@ export function ownerKey(home: string): SigningKey {
  * Open the authority over a kernel's ledger: state rebuilt from genesis (or a snapshot),
  * and in write mode the owner principal registered.
  */
-export async function openAuthority(k: KernelState, mode: 'read' | 'write'): Promise<Authority> {
+export async function openAuthority(k: KernelState, mode: 'read' | 'write', rebuilt?: AuthorityState): Promise<Authority> {
   // One authority per open kernel state: concurrent sessions must see each other's uses and spending.
   let p = authorities.get(k);
   if (p === undefined) {
     p = (async () => {
-      const state = (await rebuild(k.ledger, authorityProjection)).state;
+      const state = rebuilt ?? (await rebuild(k.ledger, authorityProjection)).state;
       return new Authority({ledger: k.ledger, blake3: k.ledger.hasher, clock: k.clock, random: systemRandom, owner: ownerKey(k.home), state});
     })();
     authorities.set(k, p);

@@ -2,12 +2,16 @@
  * The daemon (`astrid start`): one process per home that owns the ledger (it is then the
  * only writer), keeps the kernel's state in memory, and serves uplinks on a Unix socket.
  *
- * Boot: take the ledger (LevelDB's lock refuses a second opener), verify the whole chain
- * against the last checkpoint and the anchor (a ledger with errors does not boot), record
- * kernel.boot, sign a checkpoint, rebuild state (authority, approvals, sessions, capsules,
- * kv), check every installed capsule's hashes, write a fresh token file and the pid file,
- * listen. Stop: stop accepting, end live sessions, answer in-flight requests, record
- * kernel.shutdown, close the ledger with a signed checkpoint, remove socket/token/pid.
+ * Boot: take the ledger (LevelDB's lock refuses a second opener); verify it (a ledger with
+ * errors does not boot): the tail after the anchor (the newest checkpoint this kernel
+ * signed, which must still be there and match) before listening, and the whole chain in the
+ * background right after (a failure there stops the daemon), or all of it before listening
+ * with `fullVerify`; record kernel.boot, sign a checkpoint, rebuild state in one pass
+ * (authority, approvals, sessions, capsules, installed, kv, each from its snapshot when it
+ * checks out), check every installed capsule's hashes, write a fresh token file and the pid
+ * file, listen. Stop: stop accepting, end live sessions, answer in-flight requests, record
+ * kernel.shutdown, snapshot every projection, close the ledger with a signed checkpoint,
+ * remove socket/token/pid.
  *
  * The socket sits in `run/` (0700) and is 0600: connect(2) needs write permission on it, so
  * the OS admits only this user (and root). Node has no SO_PEERCRED, so the peer's uid is
@@ -42,6 +46,8 @@ export interface DaemonOptions {
   readonly handshakeTimeoutMs?: number;
   /** Verification progress during boot. */
   readonly onVerify?: (done: number, total: number) => void;
+  /** Verify the whole chain before listening (default: the tail before, the whole chain in the background). */
+  readonly fullVerify?: boolean;
 }
 
 export interface DaemonBoot {
@@ -49,6 +55,10 @@ export interface DaemonBoot {
   readonly socket: string;
   readonly head: {readonly seq: number; readonly hash: string};
   readonly verify: VerifyReport;
+  /** What the boot verified before listening: the whole chain, or the tail after the anchor. */
+  readonly verified: 'full' | 'tail';
+  /** How each projection was rebuilt (from a snapshot or genesis) and how many entries it folded. */
+  readonly rebuilt: ReadonlyArray<{readonly name: string; readonly source: string; readonly folded: number; readonly discarded?: string}>;
   readonly capsules: {readonly loaded: number; readonly failed: ReadonlyArray<{readonly name: string; readonly code: string}>};
   readonly bootMs: number;
 }
@@ -87,6 +97,35 @@ export class Daemon {
   #resolveStopped!: () => void;
   boot!: DaemonBoot;
   #sweep: NodeJS.Timeout | undefined;
+  #fullCheck: 'running' | 'ok' | 'failed' = 'running';
+
+  /** The whole-chain verification: done before listening, or running / done in the background. */
+  get fullVerification(): 'running' | 'ok' | 'failed' {
+    return this.#fullCheck;
+  }
+
+  /** Verify the whole chain while serving; errors stop the daemon (fail secure). */
+  async #verifyAll(): Promise<void> {
+    const k = this.#rt.k;
+    try {
+      const r = await k.ledger.verify({trustedKey: k.publicKey, ...(k.anchor ? {anchor: k.anchor} : {})});
+      const errors = r.issues.filter((i) => i.severity === 'error');
+      if (errors.length === 0) {
+        this.#fullCheck = 'ok';
+        this.#log(`full verification ok: ${r.entries} entries, ${r.checkpoints.valid} checkpoints`);
+        return;
+      }
+      this.#fullCheck = 'failed';
+      const what = errors.slice(0, 5).map((i) => `${i.code} at #${i.seq}`).join(', ');
+      this.#log(`full verification FAILED: ${what}`);
+      await this.stop(`the ledger does not verify (${what}): stopping (astrid audit verify)`);
+    } catch (e) {
+      if (this.#stopping !== undefined) return; // closed under it
+      this.#fullCheck = 'failed';
+      this.#log(`full verification could not run: ${(e as Error).message}`);
+      await this.stop(`full verification could not run: ${(e as Error).message}`);
+    }
+  }
 
   private constructor(o: DaemonOptions, rt: KernelRuntime, server: Server, token: Buffer) {
     this.#o = o;
@@ -130,7 +169,13 @@ export class Daemon {
     let rt: KernelRuntime | undefined;
     try {
       const total = k.ledger.head.seq;
-      const verify = await k.ledger.verify({trustedKey: k.publicKey, ...(k.anchor ? {anchor: k.anchor} : {}), ...(o.onVerify ? {onProgress: (n: number) => o.onVerify?.(n, total)} : {})});
+      const tail = o.fullVerify !== true && k.anchor !== undefined;
+      const verify = await k.ledger.verify({
+        trustedKey: k.publicKey,
+        ...(k.anchor ? {anchor: k.anchor} : {}),
+        tailOnly: tail,
+        ...(o.onVerify ? {onProgress: (n: number) => o.onVerify?.(n, total)} : {}),
+      });
       const errors = verify.issues.filter((i) => i.severity === 'error');
       if (errors.length > 0) {
         throw new AstridError('LEDGER_CORRUPT', `the ledger does not verify (${errors.map((i) => `${i.code} at #${i.seq}`).slice(0, 5).join(', ')}); the daemon will not run on it (astrid audit verify)`, {
@@ -149,11 +194,12 @@ export class Daemon {
         socket: paths.socket,
         connections: () => ref.daemon?.connectionCount ?? 0,
         requestStop: (reason) => void ref.daemon?.stop(reason),
+        verification: () => ({boot: ref.daemon?.boot.verified ?? 'full', full: ref.daemon?.fullVerification ?? 'running'}),
       });
-      // rebuild everything now, not on the first request
+      // rebuild everything now (one pass, from snapshots), not on the first request
+      const rebuilt = await rt.rebuildState();
       const approvals = await rt.approvals();
       approvals.expireDue();
-      await Promise.all([rt.sessions.current(), rt.capsules.current(), rt.installed.current(), rt.kv.current()]);
       await rt.buildActors();
       const failed: Array<{name: string; code: string}> = [];
       const installed = await rt.installed.current();
@@ -173,11 +219,15 @@ export class Daemon {
         socket: paths.socket,
         head: {seq: head.seq, hash: Buffer.from(head.hash).toString('hex')},
         verify,
+        verified: tail ? 'tail' : 'full',
+        rebuilt,
         capsules: {loaded: installed.size - failed.length, failed},
         bootMs: clock.now() - t0,
       };
       daemon.#sweep = setInterval(() => approvals.expireDue(), 1000);
       daemon.#sweep.unref();
+      daemon.#fullCheck = tail ? 'running' : 'ok';
+      if (tail) void daemon.#verifyAll();
       return daemon;
     } catch (e) {
       if (rt !== undefined) await rt.close('boot failed').catch(() => undefined);
@@ -369,8 +419,9 @@ export class Daemon {
       for (const s of this.#sockets) s.destroy();
       try {
         await this.#rt.k.ledger.append({kind: 'kernel.shutdown', body: {reason: reason.slice(0, 256) || 'stopped'}});
+        if (this.#fullCheck !== 'failed') await this.#rt.saveSnapshots();
       } catch (e) {
-        this.#log(`could not record the shutdown: ${(e as Error).message}`);
+        this.#log(`could not record the shutdown or the snapshots: ${(e as Error).message}`);
       }
       await this.#rt.close(`daemon stopping: ${reason}`).catch((e: unknown) => this.#log(`close: ${(e as Error).message}`));
       const p = runPaths(this.#o.home);

@@ -19,6 +19,8 @@ export interface KernelStatus {
   readonly kernelKey: string;
   readonly head: {readonly seq: number; readonly hash: string};
   readonly checkpointedSeq: number;
+  /** Boot verified the whole chain, or the tail after the anchor; the whole chain is then checked in the background. */
+  readonly verification: {readonly boot: 'full' | 'tail'; readonly full: 'running' | 'ok' | 'failed'};
   readonly capsules: ReadonlyArray<{readonly name: string; readonly hash: string; readonly activations: number; readonly lastOutcome: string}>;
   readonly sessions: {readonly running: number; readonly live: ReadonlyArray<{readonly id: string; readonly capsule: string; readonly principal: string}>; readonly total: number};
   readonly connections: number;
@@ -57,6 +59,7 @@ export const kernelOps = {
         kernelKey: k.publicKeyHex,
         head: {seq: head.seq, hash: toHex(head.hash)},
         checkpointedSeq: k.ledger.lastCheckpointSeq,
+        verification: d.verification(),
         capsules: capsules.map((c) => ({name: c.name, hash: c.hash, activations: c.activations, lastOutcome: c.lastOutcome})),
         sessions: {
           running: sessions.filter((s) => s.status === 'running').length,

@@ -7,7 +7,7 @@
 import {authorityProjection, type Authority} from '../capabilities/index.js';
 import {ActorRegistry, startPrincipalActor, startSessionActor, type ApprovalService} from '../actors/index.js';
 import {installedProjection, kvProjection, type CapsuleStore, type InstalledState, type KvState} from '../sandbox/index.js';
-import {projectionStateHash} from '../ledger/index.js';
+import {projectionStateHash, rebuildAll, saveSnapshot, type Projection} from '../ledger/index.js';
 import {LiveProjection, capsulesProjection, sessionsProjection, type CapsulesState, type SessionsState} from './sessions.js';
 import {approvalService, openAuthority} from './authority.js';
 import {openCapsuleStore} from './capsules.js';
@@ -24,6 +24,8 @@ export interface DaemonFacts {
   connections(): number;
   /** Ask the daemon to drain and stop (after the current reply is sent). */
   requestStop(reason: string): void;
+  /** What boot verified before listening, and the state of the whole-chain verification. */
+  verification(): {readonly boot: 'full' | 'tail'; readonly full: 'running' | 'ok' | 'failed'};
 }
 
 /** A session running in this runtime: how to end it early. */
@@ -86,6 +88,39 @@ export class KernelRuntime {
   /** The authority (state rebuilt from the ledger once per runtime). */
   authority(): Promise<Authority> {
     return openAuthority(this.k, this.mode);
+  }
+
+  get #live(): ReadonlyArray<LiveProjection<unknown>> {
+    return [this.sessions, this.capsules, this.installed, this.kv] as unknown as ReadonlyArray<LiveProjection<unknown>>;
+  }
+
+  /**
+   * Rebuild every projection in one pass over the ledger, each from its snapshot when one
+   * checks out (a boot). Returns what each started from and how many entries it folded.
+   */
+  async rebuildState(): Promise<Array<{name: string; source: string; folded: number; discarded?: string}>> {
+    const live = this.#live;
+    const ps = [authorityProjection, ...live.map((l) => l.projection)] as ReadonlyArray<Projection<unknown>>;
+    const r = await rebuildAll(this.k.ledger, ps);
+    await openAuthority(this.k, this.mode, (r[0] as {state: unknown}).state as Parameters<typeof openAuthority>[2]);
+    live.forEach((l, i) => {
+      const x = r[i + 1] as {state: unknown; seq: number};
+      l.seed(x.state, x.seq);
+    });
+    return r.map((x, i) => ({name: (ps[i] as Projection<unknown>).name, source: x.source, folded: x.folded, ...(x.discarded === undefined ? {} : {discarded: x.discarded})}));
+  }
+
+  /** Snapshot every projection at the durable head (the daemon at stop), so the next boot folds only what follows. */
+  async saveSnapshots(): Promise<number> {
+    await this.k.ledger.flush();
+    const seq = this.k.ledger.durableHead.seq;
+    const a = await this.authority();
+    await saveSnapshot(this.k.ledger, authorityProjection, a.state, seq);
+    for (const l of this.#live) {
+      const {state, seq: at} = await l.at();
+      await saveSnapshot(this.k.ledger, l.projection, state, at);
+    }
+    return seq;
   }
 
   /** The approval actors: one service per runtime, so an answer from any uplink reaches the session waiting on it. */

@@ -147,6 +147,22 @@ export class LiveProjection<S> {
     return this.#p.name;
   }
 
+  get projection(): Projection<S> {
+    return this.#p;
+  }
+
+  /** Start from a state already rebuilt up to `seq` (a boot's single pass). */
+  seed(state: S, seq: number): void {
+    this.#state = state;
+    this.#seq = seq;
+  }
+
+  /** The current state and the seq it is folded to. */
+  async at(): Promise<{state: S; seq: number}> {
+    const state = await this.current();
+    return {state, seq: this.#seq};
+  }
+
   /** The state as of the ledger's durable head. */
   current(): Promise<S> {
     const next = this.#chain.then(async () => {

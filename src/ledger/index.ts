@@ -37,6 +37,6 @@ export {
   type CheckpointCheck,
 } from './checkpoint.js';
 export {verifyStore, ChainVerifier, VERIFY_ISSUE_CODES, type VerifyIssue, type VerifyIssueCode, type VerifyReport, type VerifyOptions} from './verify.js';
-export {rebuild, saveSnapshot, projectionStateHash, type Projection, type Rebuilt} from './projection.js';
+export {rebuild, rebuildAll, saveSnapshot, projectionStateHash, type Projection, type Rebuilt} from './projection.js';
 export {exportBundle, verifyBundle, BUNDLE_FORMAT, BUNDLE_VERSION, type ExportResult} from './bundle.js';
 export {entryKey, checkpointKey, snapshotKey, P_ENTRY, P_CHECKPOINT, P_SESSION, P_ACTOR, prefixRange} from './keys.js';

@@ -16,7 +16,7 @@
 import {Blake3, bytesEqual, toHex} from '../crypto/index.js';
 import {checkStoredEntry, decodeEntry, type CheckedEntry} from './codec.js';
 import {ENTRY_KINDS, type EntryKind} from './kinds.js';
-import {P_CHECKPOINT, P_ENTRY, prefixRange, seqOfKey} from './keys.js';
+import {P_CHECKPOINT, P_ENTRY, entryKey, prefixRange, seqOfKey} from './keys.js';
 import {checkCheckpoint, decodeCheckpoint, type Checkpoint} from './checkpoint.js';
 import type {LedgerStore} from './store.js';
 
@@ -78,6 +78,14 @@ export interface VerifyOptions {
   readonly maxUnsignedTailMs?: number;
   /** The kernel's remembered newest checkpoint (see LedgerOptions.anchor): it must still be there. */
   readonly anchor?: {readonly seq: number; readonly hash: Uint8Array};
+  /**
+   * Verify only the tail after the anchor (the daemon's fast boot): entries 1..anchor.seq are
+   * taken as verified when the anchor's signed checkpoint is present and valid and the entry
+   * at anchor.seq still carries the anchored hash; the walk starts at anchor.seq + 1 linked to
+   * it. Tampering below the anchor that keeps those two intact is found only by a full
+   * verification (`astrid audit verify`). Requires `anchor`.
+   */
+  readonly tailOnly?: boolean;
 }
 
 /** A raw checkpoint as found in storage: its key seq and bytes. */
@@ -297,6 +305,25 @@ export class ChainVerifier {
     return {seq: this.#headSeq, hash: toHex(this.#headValue.subarray(0, 32))};
   }
 
+  /**
+   * Start the walk after `seq`, linked to `hash` (see VerifyOptions.tailOnly). `stored` is the
+   * value stored at `seq` (undefined when missing): it must carry `hash`.
+   */
+  startAfter(seq: number, hash: Uint8Array, stored: Uint8Array | undefined): void {
+    this.#expected = seq + 1;
+    this.#prevValue = hash;
+    this.#prevComputed = hash;
+    this.#headSeq = seq;
+    this.#headValue = hash;
+    if (stored !== undefined && stored.length > 32 && equalAt(stored, 0, hash, 0)) {
+      if (this.anchor !== undefined && this.anchor.seq === seq && bytesEqual(hash, this.anchor.hash)) this.#anchorEntry = true;
+      const c = this.#checked;
+      if (checkStoredEntry(stored, c)) this.#headTime = c.time;
+    }
+    this.#checkCheckpointsAt(seq, hash);
+    for (const s of [...this.#cpBySeq.keys()]) if (s < seq) this.#cpBySeq.delete(s);
+  }
+
   /** Entries fed so far. */
   get count(): number {
     return this.#count;
@@ -361,9 +388,14 @@ export async function verifyStore(store: LedgerStore, o: VerifyOptions): Promise
   for await (const [k, val] of store.iterate(prefixRange(P_CHECKPOINT))) {
     v.checkpoint({keySeq: seqOfKey(k, P_CHECKPOINT), bytes: val});
   }
+  let range = prefixRange(P_ENTRY);
+  if (o.tailOnly === true && o.anchor !== undefined && o.anchor.seq > 0) {
+    v.startAfter(o.anchor.seq, o.anchor.hash, await store.get(entryKey(o.anchor.seq)));
+    range = {gte: entryKey(o.anchor.seq + 1), lt: range.lt};
+  }
   const every = o.progressEvery ?? 10_000;
   let next = every;
-  for await (const chunk of store.iterateChunks(prefixRange(P_ENTRY))) {
+  for await (const chunk of store.iterateChunks(range)) {
     for (const [k, val] of chunk) v.entry(seqOfKey(k, P_ENTRY), val);
     if (o.onProgress && v.count >= next) {
       o.onProgress(v.count);

@@ -13,6 +13,7 @@ import {runCli, runCliAsync, tmpDir, cliOk, cliFails, repoRoot, type Json} from 
 import {watCapsule} from '../helpers/wat-capsule.js';
 import {encodeFrame, FrameDecoder, PROTOCOL_VERSION, type UplinkMessage} from '../../src/protocol/index.js';
 import {xorshift32} from '../helpers/prng.js';
+import {ClassicLevel} from 'classic-level';
 import {spawn} from 'node:child_process';
 
 const ECHO = join(repoRoot, 'capsules', 'echo');
@@ -378,5 +379,62 @@ describe('daemon: a flooding capsule is throttled, its neighbour is not', () => 
     } finally {
       c2();
     }
+  });
+});
+
+describe('daemon: a tampered ledger', () => {
+  const {dir, cleanup} = tmpDir('astrid-daemon-tamper-');
+  after(cleanup);
+
+  /** Flip one byte inside the stored body of entry `seq` (after its 32-byte hash). */
+  async function flip(home: string, seq: number): Promise<void> {
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(join(home, 'ledger'), {keyEncoding: 'view', valueEncoding: 'view'});
+    await db.open({createIfMissing: false});
+    try {
+      const k = new Uint8Array(9);
+      k[0] = 'E'.charCodeAt(0);
+      new DataView(k.buffer).setBigUint64(1, BigInt(seq));
+      const v = Uint8Array.from((await db.get(k)) as Uint8Array);
+      const at = v.length - 2;
+      v[at] = (v[at] as number) ^ 0x01;
+      await db.put(k, v);
+    } finally {
+      await db.close();
+    }
+  }
+
+  it('below the last checkpoint: the daemon boots, the background check finds it and stops the daemon', async () => {
+    const home = join(dir, 'prefix');
+    start(home);
+    const seqs = ['one', 'two', 'three'].map((t) => cliOk(runCli(['audit', 'note', t, '--json'], home)).seq as number);
+    stop(home);
+    await flip(home, seqs[1] as number);
+    runCli(['start', '--json'], home); // may answer before the background check ends, or report the stop
+    for (let i = 0; i < 100 && runCli(['status', '--json'], home).status === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(runCli(['status', '--json'], home).status, 3, 'the daemon stopped itself');
+    const log = readFileSync(join(home, 'run', 'daemon.log'), 'utf8');
+    assert.match(log, /full verification FAILED: ENTRY_MODIFIED at #\d+/);
+    const v = runCli(['audit', 'verify', '--json'], home);
+    assert.equal(v.status, 1);
+    // --full-verify refuses before serving
+    cliFails(runCli(['start', '--full-verify', '--json'], home), 'LEDGER_CORRUPT');
+  });
+
+  it('in the unsigned tail a crash left: the boot refuses with LEDGER_CORRUPT', async () => {
+    const home = join(dir, 'tail');
+    const anchored = (): number => (JSON.parse(readFileSync(join(home, 'keys', 'ledger.anchor'), 'utf8')) as {seq: number}).seq;
+    // the daemon signs a checkpoint within seconds of news: kill it before one covers the note
+    let seq = 0;
+    for (let attempt = 0; attempt < 5 && seq === 0; attempt++) {
+      const s = start(home);
+      const n = cliOk(runCli(['audit', 'note', 'after the last checkpoint', '--json'], home)).seq as number;
+      process.kill(s.pid as number, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 200));
+      if (anchored() < n) seq = n;
+    }
+    assert.ok(seq > 0, 'a note outside every checkpoint');
+    await flip(home, seq);
+    const e = cliFails(runCli(['start', '--json'], home), 'LEDGER_CORRUPT');
+    assert.match(String(e.message), new RegExp(`ENTRY_MODIFIED at #${seq}`));
   });
 });
