@@ -5,5 +5,5 @@
  */
 export {Bus, DEFAULT_QUOTAS, MAX_MESSAGE_BYTES, type BusMessage, type BusOptions, type PublishInput, type Published, type Interceptor, type InterceptVerdict, type QuotaLimits} from './bus.js';
 export {RoutingIndex} from './router.js';
-export {checkPayload, KERNEL_TOPICS, KERNEL_PREFIXES, MAX_FS_WRITE_BYTES, FsWriteRequest, FsWriteResult, HttpRequest, HttpResponse, HTTP_METHODS, MAX_HTTP_REQUEST_BODY, MAX_HTTP_RESPONSE_BODY, type SchemaVerdict} from './schemas.js';
+export {checkPayload, KERNEL_TOPICS, KERNEL_PREFIXES, MAX_FS_WRITE_BYTES, FsWriteRequest, FsWriteResult, HttpRequest, HttpResponse, HTTP_METHODS, MAX_HTTP_REQUEST_BODY, MAX_HTTP_RESPONSE_BODY, SpawnRequest, SpawnResult, type SchemaVerdict} from './schemas.js';
 export {QuotaBook} from './quota.js';

@@ -50,7 +50,35 @@ export const HttpResponse = Type.Object(
 export const ApprovalRequest = Type.Object({resource: Type.String({minLength: 1, maxLength: 4200}), reason: Type.String({maxLength: 1024})}, strict);
 export const SessionEvent = Type.Object({session: Type.String({minLength: 1, maxLength: 128}), status: Type.String({maxLength: 64})}, strict);
 
+const BudgetAxis = Type.Optional(Type.Integer({minimum: 1, maximum: 1e15}));
+/** Start a child capsule under a token attenuated from the caller's (at most the caller's resources and budget). */
+export const SpawnRequest = Type.Object(
+  {
+    capsule: Type.String({minLength: 1, maxLength: 64}),
+    topic: Type.String({minLength: 1, maxLength: 256}),
+    input: Type.Optional(Type.Unknown()),
+    resources: Type.Array(Type.String({minLength: 1, maxLength: 4200}), {maxItems: 32}),
+    budget: Type.Optional(Type.Object({fuel: BudgetAxis, wall_ms: BudgetAxis, messages: BudgetAxis, egress_bytes: BudgetAxis}, strict)),
+  },
+  strict,
+);
+export const SpawnResult = Type.Object(
+  {
+    ok: Type.Boolean(),
+    capsule: Type.String({maxLength: 64}),
+    session: Type.Optional(Type.String({maxLength: 128})),
+    token: Type.Optional(Type.String({maxLength: 64})),
+    status: Type.Optional(Type.String({maxLength: 16})),
+    code: Type.Optional(Type.String({maxLength: 64})),
+    sends: Type.Optional(Type.Array(Type.Object({topic: Type.String({maxLength: 256}), payload: Type.Unknown()}, strict), {maxItems: 16})),
+  },
+  strict,
+);
+export const ApprovalRequestResult = Type.Object({ok: Type.Boolean(), id: Type.Optional(Type.String({maxLength: 64})), code: Type.Optional(Type.String({maxLength: 64}))}, strict);
+
 export type FsWriteRequest = Static<typeof FsWriteRequest>;
+export type SpawnRequest = Static<typeof SpawnRequest>;
+export type SpawnResult = Static<typeof SpawnResult>;
 export type FsWriteResult = Static<typeof FsWriteResult>;
 export type HttpRequest = Static<typeof HttpRequest>;
 export type HttpResponse = Static<typeof HttpResponse>;
@@ -61,7 +89,10 @@ export const KERNEL_TOPICS: ReadonlyArray<readonly [string, TSchema]> = [
   ['svc.fs.write', FsWriteRequest],
   ['svc.http.response', HttpResponse],
   ['svc.http.request', HttpRequest],
+  ['svc.approval.request.result', ApprovalRequestResult],
   ['svc.approval.request', ApprovalRequest],
+  ['svc.spawn.result', SpawnResult],
+  ['svc.spawn', SpawnRequest],
   ['kernel.session.*', SessionEvent],
 ];
 

@@ -63,6 +63,7 @@ export const ERROR_CODES = [
   'APPROVAL_ANSWERED',
   'APPROVAL_FORBIDDEN',
   'APPROVAL_PENDING',
+  'APPROVAL_UNAVAILABLE',
   'POLICY_INVALID',
   // protocol
   'PROTOCOL_FRAME_TOO_LARGE',
@@ -101,6 +102,9 @@ export const ERROR_CODES = [
   'SESSION_NOT_RUNNING',
   'SESSION_ENDED',
   'ACTOR_NOT_FOUND',
+  'SPAWN_INVALID',
+  'SPAWN_TOO_DEEP',
+  'SPAWN_FAILED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -86,6 +86,8 @@ export const sessionOps = {
           ...(f.ask ? {ask: true, approvals: await rt.approvals()} : {}),
           input,
           quotas: rt.quotas(),
+          installed: await rt.installed.current(),
+          kv: await rt.kvState(),
           ...(budget === undefined ? {} : {budget}),
           ...(f.topic === undefined ? {} : {topic: f.topic}),
           actors: rt.actors,

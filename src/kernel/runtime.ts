@@ -50,6 +50,7 @@ export class KernelRuntime {
   #approvals: Promise<ApprovalService> | undefined;
   #store: CapsuleStore | undefined;
   #quotas: QuotaBook | undefined;
+  #kvLive: Promise<KvState> | undefined;
   /** Projections kept current by folding new entries before each read. */
   readonly sessions: LiveProjection<SessionsState>;
   readonly capsules: LiveProjection<CapsulesState>;
@@ -133,6 +134,15 @@ export class KernelRuntime {
   quotas(): QuotaBook {
     this.#quotas ??= sendQuotas(this.k.home, this.k.clock);
     return this.#quotas;
+  }
+
+  /**
+   * The kv data sessions read and write: one map per runtime, taken from the ledger once and
+   * then changed only by the sandbox as it records each kv.set/kv.delete.
+   */
+  kvState(): Promise<KvState> {
+    this.#kvLive ??= this.kv.current().then((s) => new Map(s));
+    return this.#kvLive;
   }
 
   store(): CapsuleStore {

@@ -23,6 +23,8 @@ import {
   type Delivery,
   type LoadedCapsule,
   type SessionContext,
+  type InstalledState,
+  type KvState,
 } from '../sandbox/index.js';
 import {startCapsuleActor, type ActorRegistry} from '../actors/index.js';
 import {HTTP_REQUEST_TOPIC, serveHttpRequest, type HttpLimits, type Resolver} from '../services/index.js';
@@ -32,6 +34,8 @@ import {approvalService, budgetBook, openAuthority} from './authority.js';
 import type {ApprovalService} from '../actors/index.js';
 import {loadPolicy, sendQuotas} from './policy.js';
 import type {QuotaBook} from '../bus/index.js';
+import {serveSpawn} from './spawn.js';
+import {checkPayload} from '../bus/index.js';
 import {randomIds, systemRandom, type IdSource} from './clock.js';
 
 export const MAX_ACTIVATIONS_PER_RUN = 64;
@@ -57,6 +61,11 @@ export interface RunOptions {
   readonly onActivation?: (r: ActivationResult) => void;
   /** The approval actors to ask (the daemon's shared ones, so any uplink can answer); else the session makes its own. */
   readonly approvals?: ApprovalService;
+  /** The kernel's installed capsules and live kv state (a daemon's; else rebuilt for this session). */
+  readonly installed?: InstalledState;
+  readonly kv?: KvState;
+  /** How deep in a chain of spawns this session is (0: started by a user). */
+  readonly depth?: number;
   /** Where the session's capsule actor is registered while it lives (astrid inspect actor). */
   readonly actors?: ActorRegistry;
   /** The kernel's send quotas (shared by every session of a daemon); else the home's quotas for this session alone. */
@@ -95,6 +104,39 @@ export function parseBudgetFlag(text: string): Partial<Budget> {
   return out;
 }
 
+/**
+ * Serve `svc.approval.request` {resource, reason}: a capsule asks a human for a resource
+ * ahead of using it. Only a session that asks (`--ask`) has approvers; the answer comes later
+ * (astrid approve), and the capsule's next use of the resource passes the approval layer.
+ */
+async function serveApprovalRequest(
+  ledger: Ledger,
+  who: {session: string; principal: string; actor: string},
+  approvals: ApprovalService | undefined,
+  capsule: {capsule: string; hash: string},
+  send: {seq: number; payload: unknown; corr: string},
+): Promise<Delivery> {
+  let result: {ok: boolean; id?: string; code?: string};
+  let detail: string;
+  const v = checkPayload(parseTopic('svc.approval.request'), send.payload);
+  const p = send.payload as {resource: string; reason: string};
+  if (!v.ok) [result, detail] = [{ok: false, code: 'INPUT_INVALID'}, v.reason];
+  else if (approvals === undefined) [result, detail] = [{ok: false, code: 'APPROVAL_UNAVAILABLE'}, 'this session does not ask for approvals (astrid run --ask)'];
+  else {
+    try {
+      parseResource(p.resource);
+      const id = approvals.request({session: who.session, principal: who.principal, capsule: capsule.capsule, hash: capsule.hash, resource: p.resource, reason: p.reason || `${capsule.capsule} asks for ${p.resource}`});
+      [result, detail] = [{ok: true, id}, `approval ${id} for ${p.resource}`];
+    } catch (e) {
+      [result, detail] = [{ok: false, code: e instanceof AstridError ? e.code : 'INPUT_INVALID'}, (e as Error).message];
+    }
+  }
+  const actor = {...who, actor: 'svc.approval'};
+  await ledger.append({kind: 'service.result', body: {service: 'approval', cause: send.seq, ok: result.ok, code: result.code ?? '', detail: detail.slice(0, 4096)}, ...actor});
+  const res = await ledger.append({kind: 'bus.message', body: {topic: 'svc.approval.request.result', payload: pack(result), from: 'svc.approval', corr: send.corr}, ...actor});
+  return {topic: 'svc.approval.request.result', payload: result, from: 'svc.approval', seq: res.seq, ...(send.corr ? {corr: send.corr} : {})};
+}
+
 /** Check `--grant` resources. @throws AstridError INPUT_INVALID naming the flag. */
 export function checkGrants(grants: readonly string[]): void {
   for (const g of grants) {
@@ -110,7 +152,7 @@ export function checkGrants(grants: readonly string[]): void {
 export async function runSession(k: KernelState, store: CapsuleStore, o: RunOptions): Promise<RunResult> {
   const ledger: Ledger = k.ledger;
   checkGrants(o.grants);
-  const installed = (await rebuild(ledger, installedProjection)).state.get(o.capsule);
+  const installed = (o.installed ?? (await rebuild(ledger, installedProjection)).state).get(o.capsule);
   if (installed === undefined) throw new AstridError('CAPSULE_NOT_FOUND', `no installed capsule named "${o.capsule}" (see astrid capsule list)`);
   const loaded: LoadedCapsule = await store.load(installed);
   const m = loaded.manifest;
@@ -162,7 +204,7 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
   const memCap = Math.min(...rootChain.map((x) => x.budget.memory_pages ?? Infinity));
   const budget: {-readonly [K in keyof Budget]: Budget[K]} = {...m.budget, ...(o.budget ?? {})};
   if (memCap < budget.memory_pages) budget.memory_pages = Math.max(1, memCap);
-  const kv = (await rebuild(ledger, kvProjection)).state;
+  const kv = o.kv ?? (await rebuild(ledger, kvProjection)).state;
   const book = budgetBook(authority);
   const ownApprovals = o.ask === true && o.approvals === undefined ? approvalService(authority, o.approvalTimeoutMs) : undefined;
   const approvals = o.ask === true ? (o.approvals ?? ownApprovals) : undefined;
@@ -188,7 +230,15 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
   });
   const first = await ledger.append({kind: 'bus.message', body: {topic, payload: pack(o.input ?? {}), from: 'cli', corr: ''}, ...who, actor: 'cli'});
   try {
-    return await deliverAll(k, authority, {loaded, ctx, gate, book, scopes, who, first: first.seq, topic, input: o.input ?? {}, onActivation: o.onActivation, sessionToken, tokenIds: tokens.map((x) => x.id), stop, http: o.http, actors: o.actors});
+    return await deliverAll(k, authority, {loaded, ctx, gate, book, scopes, who, first: first.seq, topic, input: o.input ?? {}, onActivation: o.onActivation, sessionToken, tokenIds: tokens.map((x) => x.id), stop, http: o.http, actors: o.actors, options: o, store, approvals, inherited: {
+      ...(o.quotas ? {quotas: o.quotas} : {}),
+      ...(o.actors ? {actors: o.actors} : {}),
+      ...(o.installed ? {installed: o.installed} : {}),
+      kv,
+      ...(o.http ? {http: o.http} : {}),
+      ...(o.random ? {random: o.random} : {}),
+      ...(o.ids ? {ids: o.ids} : {}),
+    }});
   } finally {
     ownApprovals?.stop();
   }
@@ -208,6 +258,11 @@ interface DeliverContext {
   readonly sessionToken: Token | undefined;
   readonly tokenIds: readonly string[];
   readonly actors: ActorRegistry | undefined;
+  readonly options: RunOptions;
+  readonly approvals: ApprovalService | undefined;
+  readonly store: CapsuleStore;
+  /** What a spawned child session shares with this one (kernel-wide state, hooks that are not per-session). */
+  readonly inherited: Partial<RunOptions>;
   /** Set when the session is asked to end early (astrid session end, daemon stopping). */
   readonly stop: {readonly reason?: string};
   readonly http: RunOptions['http'];
@@ -302,6 +357,10 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
           queue.push({topic: 'svc.fs.write.result', payload: result, from: 'svc.fs', seq: res.seq, ...(s.corr ? {corr: s.corr} : {})});
         } else if (s.topic === HTTP_REQUEST_TOPIC) {
           queue.push(await serveHttpRequest(ledger, who, {gate, capsule: loaded.name, principal, session, secrets: secretSource(k.home), ...c.http}, s));
+        } else if (s.topic === 'svc.approval.request') {
+          queue.push(await serveApprovalRequest(ledger, who, c.approvals, {capsule: loaded.name, hash: loaded.hash}, s));
+        } else if (s.topic === 'svc.spawn') {
+          queue.push(await serveSpawn({ledger, home: k.home, authority, gate, who, capsule: loaded.name, tokens: c.tokenIds, depth: c.options.depth ?? 0, run: (child) => runSession(k, c.store, {...c.inherited, ...child})}, s));
         } else {
           sends.push({topic: s.topic, payload: s.payload});
         }

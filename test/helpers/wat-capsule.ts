@@ -51,6 +51,8 @@ export interface WatCapsuleOptions {
   readonly kv?: readonly string[];
   /** Manifest `net_http` bounds. */
   readonly netHttp?: readonly string[];
+  /** Capsules it may ever spawn (manifest [resources] spawn). */
+  readonly spawn?: readonly string[];
   readonly budget?: {fuel?: number; memory_pages?: number; wall_ms?: number};
   readonly abi?: number;
   /** Extra wabt features (e.g. {exceptions: true}). */
@@ -74,7 +76,7 @@ export async function watCapsule(parent: string, o: WatCapsuleOptions): Promise<
     package: {name, version: '0.1.0', abi: o.abi ?? 1},
     module: {file: `${o.fixture}.wasm`, hash: parseBlake3Hex(hash)},
     topics: {handles: (o.handles ?? ['test.>']).map(parsePattern), sends: (o.sends ?? ['good.done', 'test.>']).map(parsePattern)},
-    resources: {fs_read: o.fsRead ?? [], fs_write: o.fsWrite ?? [], net_http: o.netHttp ?? [], kv: o.kv ?? [], spawn: []},
+    resources: {fs_read: o.fsRead ?? [], fs_write: o.fsWrite ?? [], net_http: o.netHttp ?? [], kv: o.kv ?? [], spawn: o.spawn ?? []},
     budget: {fuel: 1_000_000, memory_pages: 16, wall_ms: 2000, ...(o.budget ?? {})},
   };
   writeFileSync(join(dir, 'capsule.toml'), manifestToml(manifest));

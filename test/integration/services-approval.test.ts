@@ -1,0 +1,67 @@
+// Proves: a capsule can ask a human ahead of time through svc.approval.request only in a session that asks (--ask); the request is an approval actor answerable from any uplink, pinned to the capsule that asked; a bad resource or a session without approvers gets a stable code; every outcome is a service.result and a delivered svc.approval.request.result.
+import {after, before, describe, it} from 'node:test';
+import {strict as assert} from 'node:assert';
+import {join} from 'node:path';
+import {approvalService, openAuthority, openCapsuleStore, openKernelState, runSession, type KernelState} from '../../src/kernel/index.js';
+import type {BodyByKind} from '../../src/ledger/index.js';
+import {unpackUntrusted, type CapsuleStore} from '../../src/sandbox/index.js';
+import {tmpDir} from '../helpers/index.js';
+import {msgpack, watCapsule} from '../helpers/wat-capsule.js';
+
+describe('services: approval requests from a capsule', () => {
+  const {dir, cleanup} = tmpDir('astrid-approval-svc-');
+  let k: KernelState;
+  let store: CapsuleStore;
+  let n = 0;
+  before(async () => {
+    k = await openKernelState({home: join(dir, 'home'), mode: 'write'});
+    store = openCapsuleStore(k);
+  });
+  after(async () => {
+    await k.close();
+    cleanup();
+  });
+
+  const ask = async (payload: unknown, askFlag: boolean): Promise<{result: Record<string, unknown>; service: BodyByKind['service.result']; session: string; hash: string}> => {
+    const name = `asker-${++n}`;
+    const c = await store.install(await watCapsule(join(dir, 'pkgs'), {fixture: 'send-request', name, request: msgpack({topic: 'svc.approval.request', payload}), sends: ['svc.approval.request']}));
+    const r = await runSession(k, store, {capsule: name, grants: ['bus.send:svc.approval.request'], topic: 'test.x', input: {}, ask: askFlag});
+    let result: Record<string, unknown> | undefined;
+    let service: BodyByKind['service.result'] | undefined;
+    for await (const e of k.ledger.entries({session: r.session})) {
+      if (e.entry.kind === 'bus.message' && e.entry.body.topic === 'svc.approval.request.result') result = unpackUntrusted(e.entry.body.payload) as Record<string, unknown>;
+      if (e.entry.kind === 'service.result') service = e.entry.body;
+    }
+    assert.ok(result !== undefined && service !== undefined, `${r.code ?? ''} ${r.message ?? ''}`);
+    return {result, service, session: r.session, hash: c.hash};
+  };
+
+  it('a session that does not ask has no approvers: APPROVAL_UNAVAILABLE', async () => {
+    const {result, service} = await ask({resource: 'fs.read:/srv/data/report.txt', reason: 'to summarise it'}, false);
+    assert.deepEqual([result.ok, result.code], [false, 'APPROVAL_UNAVAILABLE']);
+    assert.equal(service.ok, false);
+  });
+
+  it('a malformed request or resource is refused with a code', async () => {
+    assert.equal((await ask({resource: 'fs.read:relative', reason: ''}, true)).result.ok, false);
+    assert.equal((await ask({resource: 'fs.read:/x', reason: 'r', extra: 1}, true)).result.code, 'INPUT_INVALID');
+    assert.equal((await ask('not a map', true)).result.code, 'INPUT_INVALID');
+  });
+
+  it('in a session that asks: a pending approval pinned to the capsule, answerable by a human, listed with the others', async () => {
+    const {result, service, session, hash} = await ask({resource: 'fs.read:/srv/data/report.txt', reason: 'to summarise it'}, true);
+    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(service.ok, true);
+    const a = await openAuthority(k, 'write');
+    const rec = a.state.approvals.get(result.id as string);
+    assert.ok(rec !== undefined);
+    assert.deepEqual([rec.session, rec.resource, rec.hash, rec.status], [session, 'fs.read:/srv/data/report.txt', hash, 'pending']);
+    const s = approvalService(a);
+    try {
+      const answered = await s.answer(result.id as string, {answer: 'denied', by: 'owner', via: 'cli', reason: 'not today'});
+      assert.equal(answered.status, 'denied');
+    } finally {
+      s.stop();
+    }
+  });
+});
