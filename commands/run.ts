@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core';
-import {AstridCommand, runCapsule, type RunView} from '../src/cli/index.js';
+import {AstridCommand, ApprovalPrompter, runCapsule, type RunView} from '../src/cli/index.js';
 
 export default class Run extends AstridCommand {
   static override summary = 'Run an installed capsule for one message in a fresh session.';
@@ -20,6 +20,10 @@ export default class Run extends AstridCommand {
     token: Flags.string({description: 'run under an existing token (repeatable, tk_...); the session\'s principal is the token\'s subject', multiple: true, default: []}),
     'session-budget': Flags.string({description: 'totals for the whole session: fuel=N,wall_ms=N,messages=N,egress_bytes=N', helpValue: '<spec>'}),
     ask: Flags.boolean({description: 'when no token covers a request, open an approval request for a human (astrid approvals) instead of only denying', default: false}),
+    wait: Flags.boolean({
+      description: 'with --ask: wait for the answers (from any terminal: astrid approve) and deliver the message again when one is yes; on a terminal this is the default, with an inline prompt',
+      allowNo: true,
+    }),
     budget: Flags.string({description: 'per-activation budget override: fuel=N,memory_pages=N,wall_ms=N', helpValue: '<spec>'}),
     topic: Flags.string({description: 'topic of the message to deliver (default: the capsule\'s first concrete handled topic)'}),
     input: Flags.string({description: 'JSON payload of the message', default: '{}'}),
@@ -27,17 +31,22 @@ export default class Run extends AstridCommand {
 
   async run(): Promise<RunView> {
     const {args, flags} = await this.parse(Run);
+    const prompting = flags.ask && this.interactive() && process.stdin.isTTY === true && flags.wait !== false;
+    const prompter = prompting ? new ApprovalPrompter() : undefined;
     const r = await runCapsule(this.home(flags.home), {
       capsule: args.capsule,
       grants: flags.grant,
       tokens: flags.token,
       ask: flags.ask,
+      wait: flags.ask && (flags.wait ?? prompting),
       ...(flags['session-budget'] === undefined ? {} : {sessionBudget: flags['session-budget']}),
       input: flags.input,
       ...(flags.budget === undefined ? {} : {budget: flags.budget}),
       ...(flags.topic === undefined ? {} : {topic: flags.topic}),
-    }, (e) => {
+    }, (e, call) => {
+      if (e.type === 'approval' && prompter !== undefined) prompter.ask(e, call);
       if (this.jsonEnabled()) return;
+      if (e.type === 'approval' && prompter === undefined) this.log(`  waiting for approval ${String(e.id)}: ${String(e.capsule)} asks for ${String(e.resource)} (astrid approve ${String(e.id)} --scope once)`);
       if (e.type === 'session.started') this.log(`session ${String(e.session)} started ${e.where === 'daemon' ? 'in the daemon' : 'in-process (no daemon running)'} as ${String(e.principal)}`);
       else if (e.type === 'activation') this.log(`  activation: ${String(e.outcome)}, fuel ${String(e.fuelUsed)}`);
     });

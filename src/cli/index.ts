@@ -32,6 +32,7 @@ export {
   type RunFlags,
 } from './ops.js';
 export {daemonStatus, daemonSpawn, daemonStop, binPath} from './daemon.js';
+export {ApprovalPrompter} from './prompt.js';
 export {ENTRY_KINDS} from '../ledger/index.js';
 export {
   systemClock,
@@ -62,6 +63,7 @@ export {
   type KernelStatus,
   type DaemonBoot,
   type ActorView,
+  type ChannelCall,
 } from '../kernel/index.js';
 export type {VerifyReport, ExportResult} from '../ledger/index.js';
 export type {BootReport, RunResult} from '../kernel/index.js';

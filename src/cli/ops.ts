@@ -5,7 +5,7 @@
  * directory is known.
  */
 import {resolve} from 'node:path';
-import {invoke, type ApprovalView, type AttenuateFlags, type GrantFlags, type ShowQuery, type StreamHooks} from '../kernel/index.js';
+import {invoke, type ChannelCall, type ApprovalView, type AttenuateFlags, type GrantFlags, type ShowQuery, type StreamHooks} from '../kernel/index.js';
 
 type Progress = (done: number, total: number) => void;
 const progressOnly = (p?: Progress): StreamHooks => (p === undefined ? {} : {progress: (d, t) => p(d, t)});
@@ -44,13 +44,15 @@ export interface RunFlags {
   readonly tokens?: readonly string[];
   readonly sessionBudget?: string;
   readonly ask?: boolean;
+  /** With ask: wait for answers to the session's approval requests, then deliver the message again. */
+  readonly wait?: boolean;
   readonly budget?: string;
   readonly topic?: string;
   readonly input?: string;
 }
 
 /** `astrid run`: a session in the daemon when one runs, else in this process; events arrive as they happen. */
-export const runCapsule = (home: string, f: RunFlags, onEvent?: (e: Record<string, unknown>) => void) =>
+export const runCapsule = (home: string, f: RunFlags, onEvent?: (e: Record<string, unknown>, call: ChannelCall) => void) =>
   invoke(
     home,
     'session.run',
@@ -59,6 +61,7 @@ export const runCapsule = (home: string, f: RunFlags, onEvent?: (e: Record<strin
       grants: [...f.grants],
       tokens: [...(f.tokens ?? [])],
       ask: f.ask === true,
+      ...(f.wait === true ? {wait: true} : {}),
       ...(f.sessionBudget === undefined ? {} : {sessionBudget: f.sessionBudget}),
       ...(f.budget === undefined ? {} : {budget: f.budget}),
       ...(f.topic === undefined ? {} : {topic: f.topic}),

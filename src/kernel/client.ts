@@ -19,10 +19,14 @@ export function runPaths(home: string): {dir: string; socket: string; token: str
   return {dir, socket: join(dir, 'astrid.sock'), token: join(dir, 'token'), pid: join(dir, 'astrid.pid'), log: join(dir, 'daemon.log')};
 }
 
+/** Another request on the same channel (the same connection, or the same one-shot kernel). */
+export type ChannelCall = (op: string, args: unknown) => Promise<unknown>;
+
 /** What a request can receive before its answer. */
 export interface StreamHooks {
   progress?(done: number, total: number, step?: string): void;
-  event?(e: Record<string, unknown>): void;
+  /** An event; `call` makes another request on the same channel (e.g. to answer an approval the event asks about). */
+  event?(e: Record<string, unknown>, call: ChannelCall): void;
 }
 
 interface Pending {
@@ -158,7 +162,7 @@ export class DaemonClient {
       if (s !== null && typeof s === 'object') {
         const pr = s.progress;
         if (Array.isArray(pr) && typeof pr[0] === 'number' && typeof pr[1] === 'number') p.hooks.progress?.(pr[0], pr[1], typeof pr[2] === 'string' ? pr[2] : undefined);
-        if (s.event !== null && typeof s.event === 'object' && !Array.isArray(s.event)) p.hooks.event?.(s.event as Record<string, unknown>);
+        if (s.event !== null && typeof s.event === 'object' && !Array.isArray(s.event)) p.hooks.event?.(s.event as Record<string, unknown>, (op, args) => this.request(op, args));
       }
       return;
     }

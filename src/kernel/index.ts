@@ -16,7 +16,7 @@ export {KernelRuntime, type DaemonFacts, type LiveSession} from './runtime.js';
 export {OPS, isOpName, checkedOp, type OpName, type OpArgs, type OpResult} from './ops.js';
 export {defineOp, type OpSpec, type OpIO} from './op.js';
 export {invoke, invokeLocal, daemonRunning, plain} from './invoke.js';
-export {DaemonClient, runPaths, RUN_DIR, type StreamHooks} from './client.js';
+export {DaemonClient, runPaths, RUN_DIR, type StreamHooks, type ChannelCall} from './client.js';
 export {Daemon, livePid, type DaemonOptions, type DaemonBoot} from './daemon.js';
 export {sessionsProjection, capsulesProjection, LiveProjection, type SessionRecord, type CapsuleRecord} from './sessions.js';
 export {entryView, jsonSafe, payloadJson, type EntryView} from './views.js';

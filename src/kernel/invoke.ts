@@ -5,7 +5,7 @@
  * plain data, so a command behaves the same with or without a daemon.
  */
 import {AstridError} from '../errors/index.js';
-import {DaemonClient, type StreamHooks} from './client.js';
+import {DaemonClient, type ChannelCall, type StreamHooks} from './client.js';
 import {checkedOp, type OpArgs, type OpName, type OpResult} from './ops.js';
 import {openKernelState} from './open.js';
 import {KernelRuntime} from './runtime.js';
@@ -28,12 +28,12 @@ export function plain(v: unknown, depth = 0): unknown {
   return out;
 }
 
-/** The OpIO for a call made in this process. */
-export function localIO(hooks: StreamHooks, via: OpIO['via'] = 'cli'): OpIO {
+/** The OpIO for a call made in this process; `call` runs another operation on the same runtime. */
+export function localIO(hooks: StreamHooks, call: ChannelCall, via: OpIO['via'] = 'cli'): OpIO {
   return {
     via,
     progress: (d, t, step) => hooks.progress?.(d, t, step),
-    event: (e) => hooks.event?.(plain(e) as Record<string, unknown>),
+    event: (e) => hooks.event?.(plain(e) as Record<string, unknown>, call),
   };
 }
 
@@ -43,8 +43,14 @@ export async function invokeLocal<N extends OpName>(home: string, name: N, args:
   if (spec.daemonOnly === true) throw new AstridError('DAEMON_NOT_RUNNING', `no daemon is running for ${home} (astrid start)`);
   const k = await openKernelState({home, mode: spec.mode});
   const rt = new KernelRuntime(k, spec.mode);
+  const call: ChannelCall = async (op, a) => {
+    const c = checkedOp(op, plain(a));
+    if (c.spec.daemonOnly === true) throw new AstridError('DAEMON_NOT_RUNNING', `no daemon is running for ${home}`);
+    if (c.spec.mode === 'write' && spec.mode !== 'write') throw new AstridError('LEDGER_READ_ONLY', `${op} needs a writable kernel`);
+    return plain(await c.spec.run(rt, c.args, localIO({}, call)));
+  };
   try {
-    return plain(await spec.run(rt, checked, localIO(hooks))) as OpResult<N>;
+    return plain(await spec.run(rt, checked, localIO(hooks, call))) as OpResult<N>;
   } finally {
     await rt.close('one-shot command finished');
   }

@@ -66,6 +66,14 @@ export interface RunOptions {
   readonly kv?: KvState;
   /** How deep in a chain of spawns this session is (0: started by a user). */
   readonly depth?: number;
+  /**
+   * With `ask`: when an activation opens approval requests, wait for the answers (or their
+   * deadlines), and deliver the same message again if one was approved (at most
+   * MAX_APPROVAL_RETRIES times). Without it, the request stays open for a later session.
+   */
+  readonly waitForApprovals?: boolean;
+  /** Called for each approval request an activation opened (to prompt a human). */
+  readonly onApproval?: (r: {id: string; capsule: string; resource: string; reason: string; expires: number}) => void;
   /** Where the session's capsule actor is registered while it lives (astrid inspect actor). */
   readonly actors?: ActorRegistry;
   /** The kernel's send quotas (shared by every session of a daemon); else the home's quotas for this session alone. */
@@ -135,6 +143,26 @@ async function serveApprovalRequest(
   await ledger.append({kind: 'service.result', body: {service: 'approval', cause: send.seq, ok: result.ok, code: result.code ?? '', detail: detail.slice(0, 4096)}, ...actor});
   const res = await ledger.append({kind: 'bus.message', body: {topic: 'svc.approval.request.result', payload: pack(result), from: 'svc.approval', corr: send.corr}, ...actor});
   return {topic: 'svc.approval.request.result', payload: result, from: 'svc.approval', seq: res.seq, ...(send.corr ? {corr: send.corr} : {})};
+}
+
+/** Deliveries retried after approvals, per session. */
+export const MAX_APPROVAL_RETRIES = 8;
+
+/**
+ * Wait until none of `ids` is pending (answered, or past its deadline and recorded expired),
+ * or the session is asked to stop. True when at least one was approved.
+ */
+async function waitForAnswers(a: Authority, approvals: ApprovalService, ids: readonly string[], stop: {readonly reason?: string}, clock: {now(): number}): Promise<boolean> {
+  for (;;) {
+    const recs = ids.map((id) => a.state.approvals.get(id));
+    if (stop.reason !== undefined) return false;
+    const now = clock.now();
+    if (recs.every((x) => x === undefined || x.status !== 'pending' || x.expires <= now)) {
+      approvals.expireDue();
+      return recs.some((x) => x?.status === 'approved');
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Check `--grant` resources. @throws AstridError INPUT_INVALID naming the flag. */
@@ -282,6 +310,7 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
   let activations = 0;
   let failure: {code: string; message: string} | undefined;
   let instance: CapsuleInstance | undefined;
+  let retries = 0;
   const fromSeq = c.first;
   /** Record a budget that ran out (budget.exhausted) and say so as the session's failure. */
   const exhausted = async (key: string, axis: string, limit: number, wanted: number, why: string): Promise<{code: string; message: string}> => {
@@ -297,6 +326,7 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
         break;
       }
       const d = queue.shift() as Delivery;
+      const askedBefore = c.options.waitForApprovals === true && c.approvals !== undefined ? new Set(c.approvals.all().filter((x) => x.session === session).map((x) => x.id)) : undefined;
       if (instance === undefined || instance.dead) {
         if (instance !== undefined) actor.send({type: 'RESTART'});
         try {
@@ -336,6 +366,19 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
         failure ??= await exhausted(x?.key ?? `session:${session}`, 'fuel', x?.limits.fuel ?? 0, ctx.budget.fuel, why);
       }
       if (r.outcome !== 'ok') failure ??= {code: r.outcome, message: r.message};
+      if (askedBefore !== undefined && c.approvals !== undefined && retries < MAX_APPROVAL_RETRIES) {
+        // the activation asked a human: wait for the answers, and deliver the message again if one was yes
+        const asked = c.approvals.pending().filter((x) => x.session === session && !askedBefore.has(x.id));
+        if (asked.length > 0) {
+          for (const x of asked) c.options.onApproval?.({id: x.id, capsule: x.capsule, resource: x.resource, reason: x.reason, expires: x.expires});
+          const approved = await waitForAnswers(authority, c.approvals, asked.map((x) => x.id), c.stop, k.clock);
+          if (approved && c.stop.reason === undefined) {
+            retries++;
+            queue.unshift(d);
+            if (failure?.code === r.outcome) failure = undefined; // the retry decides
+          }
+        }
+      }
       for (const s of r.sends) {
         if (s.topic === 'svc.fs.write') {
           const p = s.payload as {path: string; data: Uint8Array};

@@ -195,6 +195,23 @@ describe('daemon: one home, one daemon', () => {
     cliFails(runCli(['session', 'end', r.session as string, '--json'], home), 'SESSION_NOT_RUNNING');
     cliFails(runCli(['session', 'show', 's-0000000000000000', '--json'], home), 'SESSION_NOT_FOUND');
   });
+
+  it('run --ask --wait pauses on an approval; another terminal approves; the message is delivered again and passes', async () => {
+    const running = runCliAsync(['run', 'echo', '--ask', '--wait', '--topic', 'echo.hello', '--input', '{"text":"may I?"}', '--json'], home);
+    let pending: Json[] = [];
+    for (let i = 0; i < 300 && pending.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      pending = cliOk(runCli(['approvals', '--json'], home)) as unknown as Json[];
+    }
+    assert.equal(pending.length, 1, 'the session asked');
+    assert.equal(pending[0]?.resource, 'bus.send:echo.reply');
+    cliOk(runCli(['approve', pending[0]?.id as string, '--scope', 'once', '--json'], home));
+    const r = cliOk(await running);
+    assert.equal(r.status, 'ok', JSON.stringify(r));
+    assert.deepEqual(r.sends, [{topic: 'echo.reply', payload: {text: 'may I?'}}]);
+    const used = cliOk(runCli(['audit', 'show', '--session', r.session as string, '--kind', 'approval.used', '--json'], home)) as unknown as Json[];
+    assert.equal(used.length, 1, 'the once-approval was used by the retry');
+  });
 });
 
 describe('daemon: commands behave the same with and without it', () => {
