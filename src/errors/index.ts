@@ -105,6 +105,7 @@ export const ERROR_CODES = [
   'SPAWN_INVALID',
   'SPAWN_TOO_DEEP',
   'SPAWN_FAILED',
+  'SANDBOX_RESTART_LIMIT',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -5,7 +5,7 @@
 export {resolveHome, prepareHome, LEDGER_DIR} from './home.js';
 export {openKernelState, type KernelState, type OpenOptions} from './open.js';
 export {systemClock, systemRandom, SimulatedClock, randomIds, type IdSource} from './clock.js';
-export {runSession, parseBudgetFlag, MAX_ACTIVATIONS_PER_RUN, type RunOptions, type RunResult} from './session.js';
+export {runSession, parseBudgetFlag, restartBackoffMs, MAX_RESTARTS, MAX_ACTIVATIONS_PER_RUN, type RunOptions, type RunResult} from './session.js';
 export {openCapsuleStore} from './capsules.js';
 export {statsProjection, statsView, type LedgerStats} from './stats.js';
 export {bootReport, type BootReport} from './boot.js';

@@ -145,6 +145,12 @@ async function serveApprovalRequest(
   return {topic: 'svc.approval.request.result', payload: result, from: 'svc.approval', seq: res.seq, ...(send.corr ? {corr: send.corr} : {})};
 }
 
+/** Restarts of a crashed or exhausted capsule instance per session, and the backoff before each. */
+export const MAX_RESTARTS = 8;
+export function restartBackoffMs(restarts: number): number {
+  return Math.min(10 * 2 ** restarts, 1000);
+}
+
 /** Deliveries retried after approvals, per session. */
 export const MAX_APPROVAL_RETRIES = 8;
 
@@ -328,7 +334,17 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
       const d = queue.shift() as Delivery;
       const askedBefore = c.options.waitForApprovals === true && c.approvals !== undefined ? new Set(c.approvals.all().filter((x) => x.session === session).map((x) => x.id)) : undefined;
       if (instance === undefined || instance.dead) {
-        if (instance !== undefined) actor.send({type: 'RESTART'});
+        if (instance !== undefined) {
+          // a crashed or exhausted instance is discarded; its replacement starts after a backoff, a bounded number of times
+          const restarts = actor.getSnapshot().context.restarts;
+          if (restarts >= MAX_RESTARTS) {
+            failure ??= {code: 'SANDBOX_RESTART_LIMIT', message: `${loaded.name} was restarted ${restarts} times in this session; not again`};
+            queue.length = 0;
+            break;
+          }
+          await new Promise((r) => setTimeout(r, restartBackoffMs(restarts)));
+          actor.send({type: 'RESTART'});
+        }
         try {
           instance = await CapsuleInstance.create(loaded, ctx);
           actor.send({type: 'LOADED'});

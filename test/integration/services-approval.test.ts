@@ -2,7 +2,7 @@
 import {after, before, describe, it} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {join} from 'node:path';
-import {approvalService, openAuthority, openCapsuleStore, openKernelState, runSession, type KernelState} from '../../src/kernel/index.js';
+import {approvalService, openAuthority, openCapsuleStore, openKernelState, restartBackoffMs, runSession, type KernelState} from '../../src/kernel/index.js';
 import type {BodyByKind} from '../../src/ledger/index.js';
 import {unpackUntrusted, type CapsuleStore} from '../../src/sandbox/index.js';
 import {tmpDir} from '../helpers/index.js';
@@ -63,5 +63,31 @@ describe('services: approval requests from a capsule', () => {
     } finally {
       s.stop();
     }
+  });
+});
+
+describe('sessions: a capsule that keeps crashing', () => {
+  const {dir, cleanup} = tmpDir('astrid-restart-');
+  let k: KernelState;
+  let store: CapsuleStore;
+  before(async () => {
+    k = await openKernelState({home: join(dir, 'home'), mode: 'write'});
+    store = openCapsuleStore(k);
+  });
+  after(async () => {
+    await k.close();
+    cleanup();
+  });
+
+  it('is restarted with a growing backoff a bounded number of times, then the session stops with SANDBOX_RESTART_LIMIT', async () => {
+    const request = msgpack({topic: 'svc.approval.request', payload: {resource: 'kv:x', reason: 'again'}});
+    await store.install(await watCapsule(join(dir, 'pkgs'), {fixture: 'crash-after-send', name: 'crasher', request, sends: ['svc.approval.request']}));
+    const r = await runSession(k, store, {capsule: 'crasher', grants: ['bus.send:svc.approval.request'], topic: 'test.x', input: {}});
+    assert.equal(r.status, 'error');
+    assert.equal(r.code, 'SANDBOX_TRAP', 'the first failure is what the session reports');
+    let traps = 0;
+    for await (const e of k.ledger.entries({session: r.session, kind: 'activation.ended'})) if (e.entry.kind === 'activation.ended' && e.entry.body.outcome === 'SANDBOX_TRAP') traps++;
+    assert.equal(traps, 9, 'the first activation and eight restarts');
+    assert.deepEqual([0, 1, 2, 6, 7, 20].map(restartBackoffMs), [10, 20, 40, 640, 1000, 1000]);
   });
 });
