@@ -5,9 +5,9 @@
  */
 import {rm} from 'node:fs/promises';
 import {join} from 'node:path';
-import {Bus, MAX_MESSAGE_BYTES, type InterceptVerdict} from '../src/bus/index.js';
+import {Bus, MAX_MESSAGE_BYTES, type InterceptVerdict, type Published} from '../src/bus/index.js';
 import {Authority, authorityProjection, BudgetBook, DEFAULT_RESERVED_TOPICS, SessionGate} from '../src/capabilities/index.js';
-import {Blake3, SigningKey} from '../src/crypto/index.js';
+import {SigningKey, type Blake3} from '../src/crypto/index.js';
 import {Ledger, LevelStore, packMsgpack, rebuild} from '../src/ledger/index.js';
 import {parsePattern} from '../src/topics/index.js';
 import {formatNumber, measureInterleaved, timed, type BenchContext} from './harness.js';
@@ -46,20 +46,20 @@ async function openLedger(dir: string, signer: SigningKey, hasher: Blake3): Prom
  * that gate on every publish, and a subscriber. One message is published and delivered
  * before the run, so the gate's first decision (and its gate.allowed entry) is not timed.
  */
-async function busRig(signer: SigningKey, hasher: Blake3, limited: boolean): Promise<Rig> {
+async function busRig(signer: SigningKey, hasher: Blake3, token: 'unlimited' | 'budget' | 'no gate'): Promise<Rig> {
   const dir = await tempDir('kernel-bus');
   const ledger = await openLedger(dir, signer, hasher);
   const authority = new Authority({ledger, blake3: hasher, clock, random, owner: SigningKey.generate(), state: (await rebuild(ledger, authorityProjection)).state});
   await authority.ensureOwner();
   await authority.createPrincipal(PRINCIPAL, 'agent', SigningKey.generate().publicKey);
-  const token = await authority.grant({to: PRINCIPAL, resources: ['bus.send:bench.>'], exp: clock.now() + 3600_000, ...(limited ? {budget: {messages: 1e12}} : {})});
+  const t = await authority.grant({to: PRINCIPAL, resources: ['bus.send:bench.>'], exp: clock.now() + 3600_000, ...(token === 'budget' ? {budget: {messages: 1e12}} : {})});
   const book = new BudgetBook(authority);
   const gate = new SessionGate({
     authority,
     budget: book,
     session: SESSION,
     principal: PRINCIPAL,
-    tokens: [token.id],
+    tokens: [t.id],
     sessionLimits: {},
     capsules: (name) => (name === SENDER ? {hash: '0'.repeat(64), fs_read: [], fs_write: [], net_http: [], kv: [], spawn: [], sends: [parsePattern('bench.>')]} : undefined),
     policy: {denyRoots: [dir], reservedTopics: DEFAULT_RESERVED_TOPICS},
@@ -67,15 +67,17 @@ async function busRig(signer: SigningKey, hasher: Blake3, limited: boolean): Pro
   let corr = 0;
   // The default quota (10,000 messages/s per capsule) would refuse the burst: raised so the run measures the cost, not the limit.
   const bus = new Bus({ledger, clock, nextCorr: () => `c${++corr}`, quotas: {messagesPerSecond: 1e9, bytesPerSecond: 1e12, maxMessageBytes: MAX_MESSAGE_BYTES}});
-  bus.intercept({
-    name: 'gate',
-    pattern: '>',
-    priority: 0,
-    intercept: (m) => {
-      const d = gate.check({capsule: m.from, principal: m.principal, session: m.session, type: 'bus.send', value: m.topic});
-      return d.allow ? CONTINUE : {action: 'deny', reason: d.reason};
-    },
-  });
+  if (token !== 'no gate') {
+    bus.intercept({
+      name: 'gate',
+      pattern: '>',
+      priority: 0,
+      intercept: (m) => {
+        const d = gate.check({capsule: m.from, principal: m.principal, session: m.session, type: 'bus.send', value: m.topic});
+        return d.allow ? CONTINUE : {action: 'deny', reason: d.reason};
+      },
+    });
+  }
   let received = 0;
   let want = Infinity;
   let done: () => void = () => undefined;
@@ -127,12 +129,12 @@ export async function busSection(ctx: BenchContext, B: string, signer: SigningKe
   const publishAll = async (r: Rig): Promise<number> => {
     const bus = r.bus as Bus;
     const all = (r.arm as (n: number) => Promise<void>)(N);
-    let last: Promise<number> | undefined;
+    let last: Published | undefined;
     for (let i = 0; i < N; i++) {
-      last = bus.publish({topic: TOPIC, payload: payloads[i & 63], from: SENDER, principal: PRINCIPAL, session: SESSION}).delivered;
+      last = bus.publish({topic: TOPIC, payload: payloads[i & 63], from: SENDER, principal: PRINCIPAL, session: SESSION});
       if (i % CHUNK === CHUNK - 1) await tick();
     }
-    if ((await last) !== 1) throw new Error('the last message reached no subscriber');
+    if ((await last?.delivered) !== 1) throw new Error('the last message reached no subscriber');
     await all;
     r.book?.flush({session: SESSION, principal: PRINCIPAL, actor: 'gate'});
     return N;
@@ -140,8 +142,9 @@ export async function busSection(ctx: BenchContext, B: string, signer: SigningKe
   try {
     const m = await measureInterleaved(
       {
-        bus: timed({setup: () => setup(() => busRig(signer, hasher, false)), run: publishAll, teardown}),
-        budget: timed({setup: () => setup(() => busRig(signer, hasher, true)), run: publishAll, teardown}),
+        bus: timed({setup: () => setup(() => busRig(signer, hasher, 'unlimited')), run: publishAll, teardown}),
+        budget: timed({setup: () => setup(() => busRig(signer, hasher, 'budget')), run: publishAll, teardown}),
+        nogate: timed({setup: () => setup(() => busRig(signer, hasher, 'no gate')), run: publishAll, teardown}),
         raw: timed({
           setup: () =>
             setup(async () => {
@@ -149,12 +152,12 @@ export async function busSection(ctx: BenchContext, B: string, signer: SigningKe
               return {dir, ledger: await openLedger(dir, signer, hasher)};
             }),
           run: async (r) => {
-            let last: Promise<unknown> | undefined;
+            let last: {readonly durable: Promise<unknown>} | undefined;
             for (let i = 0; i < N; i++) {
-              last = r.ledger.enqueue({kind: 'bus.message', body: {topic: TOPIC, payload: packed[i & 63] as Uint8Array, from: SENDER, corr: ''}, session: SESSION, principal: PRINCIPAL, actor: SENDER}).durable;
+              last = r.ledger.enqueue({kind: 'bus.message', body: {topic: TOPIC, payload: packed[i & 63] as Uint8Array, from: SENDER, corr: ''}, session: SESSION, principal: PRINCIPAL, actor: SENDER});
               if (i % CHUNK === CHUNK - 1) await tick();
             }
-            await last;
+            await last?.durable;
             return N;
           },
           teardown,
@@ -166,9 +169,12 @@ export async function busSection(ctx: BenchContext, B: string, signer: SigningKe
     const what = `${formatNumber(N)} messages of ${PAYLOAD_BYTES} B, ${CHUNK} per event-loop turn, first publish to last delivery`;
     rec('bus publish-to-delivery, gate + ledger (unlimited token)', m.bus, 'msgs/s', `${us(m.bus.median)}; ${what}; gate fast path (memoised)`, 'bus');
     rec('bus publish-to-delivery, gate + ledger (token with a message budget)', m.budget, 'msgs/s', `${us(m.budget.median)}; the gate also reserves 1 message per publish; budget.charged flushed at the end`, 'bus');
+    rec('bus publish-to-delivery, no interceptor (no gate)', m.nogate, 'msgs/s', `${us(m.nogate.median)}; the same without the gate: validation, quotas, encode/decode, ledger, routing`, 'bus');
     rec('raw ledger.enqueue of the same bus.message entries', m.raw, 'entries/s', `${us(m.raw.median)}; same bytes, same chunking, until the last is durable`, 'bus');
     report.ratio(B, 'bus publish-to-delivery, gate + ledger (unlimited token)', 'raw ledger.enqueue of the same bus.message entries', undefined, 'what validation, the gate, quotas, encode/decode and routing cost over recording the message');
     report.ratio(B, 'bus publish-to-delivery, gate + ledger (token with a message budget)', 'raw ledger.enqueue of the same bus.message entries');
+    report.ratio(B, 'bus publish-to-delivery, no interceptor (no gate)', 'raw ledger.enqueue of the same bus.message entries', undefined, 'the bus alone over the ledger');
+    report.ratio(B, 'bus publish-to-delivery, gate + ledger (unlimited token)', 'bus publish-to-delivery, no interceptor (no gate)', undefined, "the gate's share: 1 would be free");
     const rate = m.bus.median;
     report.note(B, `publish-to-delivery ${formatNumber(rate)} msgs/s with an unlimited token, ${formatNumber(m.budget.median)} with a budget (target >= 50,000 msgs/s on 2 cores): ${rate >= 50_000 ? 'MET' : 'NOT MET'}`);
   } finally {

@@ -1,20 +1,19 @@
 /**
  * Child process of the kernel benchmark's memory part (run by kernel-idle.ts as
- * `node --expose-gc kernel-idle-child.js N`): in a fresh home, install capsules/echo, then
- * create N capsule instances, each in its own session (its own SessionGate and capsule
+ * `node --expose-gc kernel-idle-child.js N HOME`): open HOME, where the parent installed
+ * capsules/echo (so this process loads it from the store as a booting daemon does, and never
+ * loads binaryen), then create N capsule instances, each in its own session (its own SessionGate and capsule
  * actor) as a session in the daemon does, deliver one message to each, let them idle, and
  * print one JSON line of memory figures on stdout. Running in its own process keeps the
  * parent's heap out of the figures.
  */
-import {rm} from 'node:fs/promises';
-import {join} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import {startCapsuleActor, capsuleState, type CapsuleActor} from '../src/actors/index.js';
 import {DEFAULT_RESERVED_TOPICS, SessionGate} from '../src/capabilities/index.js';
 import {budgetBook, openAuthority, openCapsuleStore, openKernelState} from '../src/kernel/index.js';
-import {pack, CapsuleInstance, type KvState, type SessionContext} from '../src/sandbox/index.js';
-import {repoRoot} from '../test/helpers/index.js';
-import {clock, random, tempDir, windowed} from './kit.js';
+import {rebuild} from '../src/ledger/index.js';
+import {installedProjection, pack, CapsuleInstance, type KvState, type SessionContext} from '../src/sandbox/index.js';
+import {clock, random, windowed} from './kit.js';
 
 /** Instances created (and messages delivered) at once, so their ledger entries share fsyncs. */
 const CONCURRENCY = 50;
@@ -23,7 +22,7 @@ export interface IdleFigures {
   readonly n: number;
   /** process.memoryUsage() after imports, before anything is opened. */
   readonly start: NodeJS.MemoryUsage;
-  /** After the home, ledger, authority and compiled capsule exist: the baseline. */
+  /** After the ledger is open, the authority rebuilt and the capsule loaded from the store (compiled): the baseline. */
   readonly base: NodeJS.MemoryUsage;
   /** After N instances, actors and one delivery each, idle, collected. */
   readonly after: NodeJS.MemoryUsage;
@@ -43,14 +42,14 @@ async function settle(): Promise<NodeJS.MemoryUsage> {
   return process.memoryUsage();
 }
 
-async function main(n: number): Promise<IdleFigures> {
+async function main(n: number, home: string): Promise<IdleFigures> {
   const start = await settle();
-  const home = await tempDir('kernel-idle');
-  try {
+  {
     const k = await openKernelState({home, mode: 'write'});
     try {
-      const store = openCapsuleStore(k);
-      const loaded = await store.load(await store.install(join(repoRoot, 'capsules', 'echo')));
+      const installed = (await rebuild(k.ledger, installedProjection)).state.get('echo');
+      if (installed === undefined) throw new Error(`capsules/echo is not installed in ${home}`);
+      const loaded = await openCapsuleStore(k).load(installed);
       const authority = await openAuthority(k, 'write');
       const token = await authority.grant({to: 'owner', resources: ['bus.send:echo.>'], exp: clock.now() + 3600_000});
       const book = budgetBook(authority);
@@ -89,17 +88,16 @@ async function main(n: number): Promise<IdleFigures> {
     } finally {
       await k.close();
     }
-  } finally {
-    await rm(home, {recursive: true, force: true});
   }
 }
 
 const n = Number(process.argv[2]);
-if (!Number.isSafeInteger(n) || n < 1) {
-  process.stderr.write('usage: node --expose-gc kernel-idle-child.js N\n');
+const home = process.argv[3];
+if (!Number.isSafeInteger(n) || n < 1 || home === undefined) {
+  process.stderr.write('usage: node --expose-gc kernel-idle-child.js N HOME\n');
   process.exitCode = 2;
 } else {
-  main(n).then(
+  main(n, home).then(
     (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
     (e: unknown) => {
       process.stderr.write(`kernel-idle-child failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

@@ -4,18 +4,22 @@
  * process's heap is counted.
  */
 import {spawn} from 'node:child_process';
+import {rm} from 'node:fs/promises';
+import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {openCapsuleStore, openKernelState} from '../src/kernel/index.js';
+import {repoRoot} from '../test/helpers/index.js';
 import {formatNumber, type BenchContext} from './harness.js';
-import {recorder} from './kit.js';
+import {recorder, tempDir} from './kit.js';
 import type {IdleFigures} from './kernel-idle-child.js';
 
 const MB = 1024 * 1024;
 const TARGET_MB = 300;
 
-function runChild(n: number): Promise<string> {
+function runChild(n: number, home: string): Promise<string> {
   const script = fileURLToPath(new URL('./kernel-idle-child.js', import.meta.url));
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ['--expose-gc', script, String(n)], {stdio: ['ignore', 'pipe', 'pipe']});
+    const c = spawn(process.execPath, ['--expose-gc', script, String(n), home], {stdio: ['ignore', 'pipe', 'pipe']});
     let out = '';
     let err = '';
     c.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
@@ -43,11 +47,23 @@ export async function idleSection(ctx: BenchContext, B: string): Promise<void> {
   const {report, quick} = ctx;
   const rec = recorder(ctx, B);
   const N = quick ? 100 : 1000;
-  ctx.progress(`${N} idle capsule actors in a child process`);
-  const f = parseFigures(await runChild(N));
+  const home = join(await tempDir('kernel-idle'), 'home');
+  let f: IdleFigures;
+  try {
+    const k = await openKernelState({home, mode: 'write'});
+    try {
+      await openCapsuleStore(k).install(join(repoRoot, 'capsules', 'echo'));
+    } finally {
+      await k.close();
+    }
+    ctx.progress(`${N} idle capsule actors in a child process`);
+    f = parseFigures(await runChild(N, home));
+  } finally {
+    await rm(join(home, '..'), {recursive: true, force: true});
+  }
   const mb = (x: number): number => x / MB;
   rec('RSS at start (child, after imports)', mb(f.start.rss), 'MB', `node --expose-gc; heap used ${formatNumber(mb(f.start.heapUsed))} MB`);
-  rec('RSS baseline: kernel state open, capsule compiled', mb(f.base.rss), 'MB', `ledger + authority + capsules/echo installed and compiled; heap used ${formatNumber(mb(f.base.heapUsed))} MB`);
+  rec('RSS baseline: kernel state open, capsule compiled', mb(f.base.rss), 'MB', `kernel state open (ledger, authority), capsules/echo loaded from the store and compiled (installed beforehand by the parent); heap used ${formatNumber(mb(f.base.heapUsed))} MB`);
   const total = rec(`RSS with ${N} idle capsule actors`, mb(f.after.rss), 'MB', `heap used ${formatNumber(mb(f.after.heapUsed))} MB, external ${formatNumber(mb(f.after.external))} MB (array buffers ${formatNumber(mb(f.after.arrayBuffers))} MB)`);
   const per = (f.after.rss - f.base.rss) / N;
   rec('RSS per idle capsule actor', per / 1024, 'KiB', `(with - baseline) / ${N}: instance with its ${f.initialPages}-page memory, session gate, XState actor; heap ${formatNumber((f.after.heapUsed - f.base.heapUsed) / N / 1024)} KiB each`);

@@ -85,7 +85,7 @@ export async function uplinkSection(ctx: BenchContext, B: string): Promise<void>
   const rec = recorder(ctx, B);
   const SEQ = quick ? 500 : 4000;
   const PAR = quick ? 2000 : 16_000;
-  const RUNS = quick ? 1 : 3;
+  const RUNS = quick ? 1 : 5;
   const root = await tempDir('kernel-uplink');
   let daemon: Daemon | undefined;
   let client: DaemonClient | undefined;
