@@ -1,14 +1,15 @@
 /**
  * Small helpers shared by the benchmarks: the wall clock they inject, random bytes from
  * node:crypto, temporary directories, a recorder that adds a result and prints progress,
- * and a sliding-window driver for pipelined work. Nothing here measures by itself.
+ * a sliding-window driver for pipelined work, and rates per CPU second beside the wall-time
+ * ones.
  */
 import {randomBytes} from 'node:crypto';
 import {mkdtemp} from 'node:fs/promises';
 import {loadavg, tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {Clock} from '../src/ledger/index.js';
-import {formatNumber, type BenchContext, type Measurement} from './harness.js';
+import {formatNumber, median, type BenchContext, type Measurement} from './harness.js';
 
 /** The real clock, injected where the kernel takes a Clock. */
 export const clock: Clock = {now: () => Date.now()};
@@ -62,4 +63,31 @@ export function windowed(n: number, window: number, op: (i: number) => Promise<u
     };
     pump();
   });
+}
+
+/**
+ * Operations per second of process CPU time (all threads, LevelDB's and libuv's included),
+ * per run, by key: less sensitive to other load on the machine than wall time.
+ */
+export class CpuRates {
+  readonly #rates = new Map<string, number[]>();
+
+  /** `run`, timed by CPU as well: its rate is kept under `key`. */
+  wrap<S>(key: string, run: (state: S) => number | Promise<number>): (state: S) => Promise<number> {
+    return async (state) => {
+      const c0 = process.cpuUsage();
+      const ops = await run(state);
+      const c = process.cpuUsage(c0);
+      const list = this.#rates.get(key) ?? [];
+      list.push(ops / ((c.user + c.system) / 1e6));
+      this.#rates.set(key, list);
+      return ops;
+    };
+  }
+
+  /** The rates kept under `key`, the first `warmup` runs left out. */
+  summary(key: string, warmup: number): Measurement {
+    const xs = (this.#rates.get(key) ?? []).slice(warmup);
+    return {median: median(xs), min: Math.min(...xs), max: Math.max(...xs), samples: xs};
+  }
 }

@@ -46,7 +46,7 @@ import {repoRoot} from '../test/helpers/index.js';
 import {wat2wasm, watBytes} from '../test/helpers/wat-capsule.js';
 import {testGate} from '../test/helpers/gate.js';
 import {formatNumber, measureInterleaved, median, percentile, timed, type BenchContext, type Benchmark, type Measurement} from './harness.js';
-import {clock, loadAverage, tempDir} from './kit.js';
+import {clock, CpuRates, loadAverage, tempDir} from './kit.js';
 
 const B = 'sandbox';
 const FIXTURES = join(repoRoot, 'bench', 'fixtures');
@@ -270,20 +270,9 @@ export const benchmark: Benchmark = {
     const expectOk = (r: ActivationResult, what: string): void => {
       if (r.outcome !== 'ok') throw new Error(`${what}: activation ended with ${r.outcome}: ${r.message}`);
     };
-    /** Operations per second of process CPU time (all threads), per run: less sensitive to other load on the machine than wall time. */
-    const cpuRates = new Map<string, number[]>();
-    const withCpu =
-      (key: string, run: () => number | Promise<number>) =>
-      async (): Promise<number> => {
-        const c0 = process.cpuUsage();
-        const ops = await run();
-        const c = process.cpuUsage(c0);
-        const list = cpuRates.get(key) ?? [];
-        list.push(ops / ((c.user + c.system) / 1e6));
-        cpuRates.set(key, list);
-        return ops;
-      };
-    const cpuSummary = (key: string, warmup = WARMUP): Measurement => summary((cpuRates.get(key) ?? []).slice(warmup));
+    const cpu = new CpuRates();
+    const withCpu = (key: string, run: () => number | Promise<number>): (() => Promise<number>) => cpu.wrap<void>(key, run);
+    const cpuSummary = (key: string, warmup = WARMUP): Measurement => cpu.summary(key, warmup);
     let extismCalls: Plugin | undefined;
     let extismEcho: Plugin | undefined;
 
