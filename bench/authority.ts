@@ -11,18 +11,16 @@
  * Targets: depth-5 first verification at most 1 ms; memoised gate check at most 5 us.
  */
 import {randomBytes} from 'node:crypto';
-import {mkdtemp, rm} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
+import {rm} from 'node:fs/promises';
 import {join} from 'node:path';
 import {Authority, authorityProjection, BudgetBook, DEFAULT_RESERVED_TOPICS, SessionGate, type AuthorityState} from '../src/capabilities/index.js';
 import {Blake3, SigningKey, verifyStrict} from '../src/crypto/index.js';
-import {Ledger, LevelStore, MemoryStore, rebuild, type Clock} from '../src/ledger/index.js';
+import {Ledger, LevelStore, MemoryStore, rebuild} from '../src/ledger/index.js';
 import {parsePattern} from '../src/topics/index.js';
 import {formatNumber, measure, type BenchContext, type Benchmark} from './harness.js';
+import {clock, random, tempDir} from './kit.js';
 
 const B = 'authority';
-const clock: Clock = {now: () => Date.now()};
-const random = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 
 async function chainOf(depth: number, hasher: Blake3): Promise<{ledger: Ledger; owner: SigningKey; leaf: string}> {
   const ledger = await Ledger.open({store: new MemoryStore(), clock, signer: SigningKey.generate(), hasher, checkpointIntervalMs: 0});
@@ -100,7 +98,7 @@ export const benchmark: Benchmark = {
     }
 
     // gate decisions with the ledger append, on LevelDB
-    const dir = await mkdtemp(join(tmpdir(), 'astrid-bench-authority-'));
+    const dir = await tempDir('authority');
     try {
       const ledger = await Ledger.open({store: new LevelStore(join(dir, 'ledger')), clock, signer: SigningKey.generate(), hasher, checkpointIntervalMs: 0});
       const owner = SigningKey.generate();

@@ -14,6 +14,7 @@ const BENCHMARKS: Record<string, () => Promise<{benchmark: Benchmark}>> = {
   ledger: () => import('./ledger.js'),
   sandbox: () => import('./sandbox.js'),
   authority: () => import('./authority.js'),
+  kernel: () => import('./kernel.js'),
 };
 
 function usage(): string {

@@ -4,9 +4,7 @@
  * bytes, all measured in one run. See bench/README.md for what each number means.
  */
 import {randomBytes} from 'node:crypto';
-import {mkdtemp, rm} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {rm} from 'node:fs/promises';
 import {performance} from 'node:perf_hooks';
 import {ClassicLevel} from 'classic-level';
 import {Blake3, SigningKey} from '../src/crypto/index.js';
@@ -23,7 +21,6 @@ import {
   type ActorId,
   type AppendInput,
   type BatchWriter,
-  type Clock,
   type LedgerEntry,
   type PrincipalId,
   type RangeOptions,
@@ -31,6 +28,7 @@ import {
   type SessionId,
 } from '../src/ledger/index.js';
 import {formatNumber, measure, measureInterleaved, percentile, timed, type BenchContext, type Benchmark, type Measurement} from './harness.js';
+import {clock, tempDir, windowed} from './kit.js';
 
 const B = 'ledger';
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
@@ -42,8 +40,6 @@ const SESSIONS = 16;
 const TEXT_CHARS = 176;
 /** Same as LevelStore's iterator chunk, so raw iteration reads the way the ledger does. */
 const ITER_CHUNK = 1000;
-
-const clock: Clock = {now: () => Date.now()};
 
 /**
  * LevelStore that counts the batches the ledger writes (one counter bump per batch). It
@@ -99,27 +95,7 @@ function makeInputs(): AppendInput<'note'>[] {
 
 /** Append `n` entries keeping at most `window` appends in flight (sliding window). */
 function appendWindowed(ledger: Ledger, inputs: readonly AppendInput<'note'>[], n: number, window: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let issued = 0;
-    let done = 0;
-    let inFlight = 0;
-    const onDone = (): void => {
-      inFlight--;
-      if (++done === n) resolve();
-      else pump();
-    };
-    const pump = (): void => {
-      while (inFlight < window && issued < n) {
-        inFlight++;
-        ledger.append(inputs[issued++ % POOL] as AppendInput<'note'>).then(onDone, reject);
-      }
-    };
-    pump();
-  });
-}
-
-async function tempDir(tag: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `astrid-bench-${tag}-`));
+  return windowed(n, window, (i) => ledger.append(inputs[i % POOL] as AppendInput<'note'>));
 }
 
 async function openRaw(dir: string): Promise<Db> {

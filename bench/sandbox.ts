@@ -13,14 +13,14 @@
  * 5. Install (check, hash, validate, instrument, store, record) of a ~1 MB module.
  */
 import {createHash, randomBytes} from 'node:crypto';
-import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
-import {availableParallelism, loadavg, tmpdir} from 'node:os';
+import {mkdir, readFile, rm, writeFile} from 'node:fs/promises';
+import {availableParallelism} from 'node:os';
 import {join} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import type * as AscModule from 'assemblyscript/asc';
 import type {CurrentPlugin, Plugin} from '@extism/extism';
 import {Blake3, SigningKey} from '../src/crypto/index.js';
-import {Ledger, LevelStore, type Clock} from '../src/ledger/index.js';
+import {Ledger, LevelStore} from '../src/ledger/index.js';
 import {
   ABI_LIMITS,
   CapsuleInstance,
@@ -46,10 +46,10 @@ import {repoRoot} from '../test/helpers/index.js';
 import {wat2wasm, watBytes} from '../test/helpers/wat-capsule.js';
 import {testGate} from '../test/helpers/gate.js';
 import {formatNumber, measureInterleaved, median, percentile, timed, type BenchContext, type Benchmark, type Measurement} from './harness.js';
+import {clock, CpuRates, loadAverage, tempDir} from './kit.js';
 
 const B = 'sandbox';
 const FIXTURES = join(repoRoot, 'bench', 'fixtures');
-const clock: Clock = {now: () => Date.now()};
 const MiB = 1024 * 1024;
 /** Fuel set on instrumented modules run outside the kernel (SHA-256, the bare baseline): effectively unlimited. */
 const AMPLE_FUEL = 1n << 62n;
@@ -209,10 +209,6 @@ function summary(xs: readonly number[]): Measurement {
 }
 
 const us = (rate: number): string => `${formatNumber(1e6 / rate)} us`;
-const load = (): string =>
-  loadavg()
-    .map((x) => x.toFixed(1))
-    .join(' ');
 
 export const benchmark: Benchmark = {
   name: B,
@@ -241,10 +237,10 @@ export const benchmark: Benchmark = {
     const BIG_FUNCTIONS = quick ? 1000 : 7600;
     const INSTALL_RUNS = quick ? 1 : 3;
 
-    report.note(B, `load average (1, 5, 15 min) at start: ${load()} on ${availableParallelism()} CPUs`);
+    report.note(B, `load average (1, 5, 15 min) at start: ${loadAverage()} on ${availableParallelism()} CPUs`);
     const hasher = await Blake3.create();
     const signer = SigningKey.generate();
-    const root = await mkdtemp(join(tmpdir(), 'astrid-bench-sandbox-'));
+    const root = await tempDir('sandbox');
     const home = join(root, 'home');
     const pkgs = join(root, 'packages');
     await mkdir(home, {recursive: true});
@@ -274,20 +270,9 @@ export const benchmark: Benchmark = {
     const expectOk = (r: ActivationResult, what: string): void => {
       if (r.outcome !== 'ok') throw new Error(`${what}: activation ended with ${r.outcome}: ${r.message}`);
     };
-    /** Operations per second of process CPU time (all threads), per run: less sensitive to other load on the machine than wall time. */
-    const cpuRates = new Map<string, number[]>();
-    const withCpu =
-      (key: string, run: () => number | Promise<number>) =>
-      async (): Promise<number> => {
-        const c0 = process.cpuUsage();
-        const ops = await run();
-        const c = process.cpuUsage(c0);
-        const list = cpuRates.get(key) ?? [];
-        list.push(ops / ((c.user + c.system) / 1e6));
-        cpuRates.set(key, list);
-        return ops;
-      };
-    const cpuSummary = (key: string, warmup = WARMUP): Measurement => summary((cpuRates.get(key) ?? []).slice(warmup));
+    const cpu = new CpuRates();
+    const withCpu = (key: string, run: () => number | Promise<number>): (() => Promise<number>) => cpu.wrap<void>(key, run);
+    const cpuSummary = (key: string, warmup = WARMUP): Measurement => cpu.summary(key, warmup);
     let extismCalls: Plugin | undefined;
     let extismEcho: Plugin | undefined;
 
@@ -671,7 +656,7 @@ export const benchmark: Benchmark = {
       report.ratio(B, 'echo round trip, synchronous part', 'Extism plugin.call echo', undefined, 'CPU path only');
       report.ratio(B, `echo round trip, ${ECHO_WINDOW} in flight, per CPU second`, 'Extism plugin.call echo, per CPU second', undefined, 'by process CPU time');
       if (sdkEcho !== undefined) report.ratio(B, `echo round trip, SDK capsule, ${ECHO_WINDOW} in flight`, 'Extism plugin.call echo');
-      report.note(B, `load average at end: ${load()}`);
+      report.note(B, `load average at end: ${loadAverage()}`);
     } finally {
       await extismCalls?.close();
       await extismEcho?.close();
