@@ -273,6 +273,19 @@ export class Bus {
   }
 
   /**
+   * Deliver a message that is already recorded and durable (a capsule's send, which the
+   * sandbox recorded under the gate and the quotas; a kernel event whose entry is durable):
+   * routed through the index to every matching subscription, nothing appended. The caller
+   * vouches for `seq` being a durable entry that records the message.
+   * @throws AstridError BUS_INVALID when the topic is not valid.
+   */
+  deliverRecorded(msg: BusMessage): number {
+    if (!isTopic(msg.topic)) throw new AstridError('BUS_INVALID', `not a valid topic: ${JSON.stringify(String(msg.topic).slice(0, 80))}`);
+    if (msg.seq > this.#o.ledger.durableHead.seq) throw new RangeError(`seq ${msg.seq} is not durable`);
+    return this.#deliver(msg);
+  }
+
+  /**
    * Publish `m` with a fresh correlation id and wait for a `reply` carrying it.
    * @throws AstridError BUS_TIMEOUT when no reply arrives in `timeoutMs`, or what publish throws.
    */

@@ -167,6 +167,7 @@ function mapOf<V>(u: unknown, what: string): Map<string, V> {
 export const authorityProjection: Projection<AuthorityState> = {
   name: 'capabilities.authority',
   version: 1,
+  kinds: new Set(['principal.created', 'grant.issued', 'grant.revoked', 'grant.used', 'budget.charged', 'approval.requested', 'approval.answered', 'approval.used'] as const),
   initial: emptyAuthorityState,
   apply: applyAuthority,
   encode: (s) =>

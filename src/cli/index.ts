@@ -29,6 +29,7 @@ export {
   sessionShow,
   sessionEnd,
   actorInspect,
+  busWatch,
   type RunFlags,
 } from './ops.js';
 export {daemonStatus, daemonSpawn, daemonStop, binPath} from './daemon.js';
@@ -64,6 +65,7 @@ export {
   type DaemonBoot,
   type ActorView,
   type ChannelCall,
+  type WatchResult,
 } from '../kernel/index.js';
 export type {VerifyReport, ExportResult} from '../ledger/index.js';
 export type {BootReport, RunResult} from '../kernel/index.js';

@@ -74,3 +74,5 @@ export const sessionList = (home: string, all: boolean) => invoke(home, 'session
 export const sessionShow = (home: string, id: string) => invoke(home, 'session.show', {id});
 export const sessionEnd = (home: string, id: string, reason: string) => invoke(home, 'session.end', {id, reason});
 export const actorInspect = (home: string, id?: string) => invoke(home, 'actor.inspect', id === undefined ? {} : {id});
+export const busWatch = (home: string, a: {patterns: string[]; limit?: number; timeoutMs?: number; collect?: boolean}, onEvent: (e: Record<string, unknown>) => void) =>
+  invoke(home, 'bus.watch', a, {event: onEvent});

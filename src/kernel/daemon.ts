@@ -286,6 +286,8 @@ export class Daemon {
     let inflight = 0;
     let closeCode = '';
     let closeReason = 'client closed the connection';
+    let onGone: () => void = () => undefined;
+    const gone = new Promise<void>((r) => (onGone = r));
     const send = (m: UplinkMessage): void => {
       if (state === 'closed' || s.destroyed) return;
       try {
@@ -314,6 +316,7 @@ export class Daemon {
     deadline.unref();
     s.on('error', () => undefined);
     s.on('close', () => {
+      onGone();
       clearTimeout(deadline);
       this.#sockets.delete(s);
       if (state === 'open' || closeCode !== '') this.#record('uplink.closed', {connection: id, code: closeCode, reason: closeReason.slice(0, 1024), requests});
@@ -370,7 +373,7 @@ export class Daemon {
           continue;
         }
         inflight++;
-        const p = this.#dispatch(m.id, m.op, m.args, send).finally(() => {
+        const p = this.#dispatch(m.id, m.op, m.args, send, gone).finally(() => {
           inflight--;
           this.#inflight.delete(p);
         });
@@ -379,10 +382,11 @@ export class Daemon {
     });
   }
 
-  async #dispatch(id: number, op: string, args: unknown, send: (m: UplinkMessage) => void): Promise<void> {
+  async #dispatch(id: number, op: string, args: unknown, send: (m: UplinkMessage) => void, gone: Promise<void>): Promise<void> {
     let last = 0;
     const io: OpIO = {
       via: 'cli',
+      gone,
       progress: (done, total, step) => {
         const now = this.#rt.k.clock.now();
         if (done < total && now - last < PROGRESS_EVERY_MS) return;

@@ -23,7 +23,7 @@ export {entryView, jsonSafe, payloadJson, type EntryView} from './views.js';
 export {auditVerifyBundle, kernelPublicKey, readPublicKeyArg, MAX_UNSIGNED_TAIL_MS, type NoteResult, type ShowQuery} from './op-audit.js';
 export {capsuleNew, capsuleBuild, type CapsuleView, type CapsuleDetail} from './op-capsule.js';
 export {parseTokenBudget, parseWhen, parseCaveats, type PrincipalView, type TokenView, type ApprovalView, type GrantFlags, type AttenuateFlags} from './op-authority.js';
-export type {SessionView, RunView} from './op-session.js';
+export type {SessionView, RunView, WatchResult} from './op-session.js';
 export type {KernelStatus} from './op-kernel.js';
 export {openSecrets, secretSource, setSecret, removeSecret, SECRETS_DIR} from './secrets.js';
 export {MAX_SECRET_BYTES, SECRET_NAME_RE} from '../services/index.js';

@@ -32,6 +32,7 @@ export function plain(v: unknown, depth = 0): unknown {
 export function localIO(hooks: StreamHooks, call: ChannelCall, via: OpIO['via'] = 'cli'): OpIO {
   return {
     via,
+    gone: new Promise<void>(() => undefined), // the caller is this process: it is gone only when it exits
     progress: (d, t, step) => hooks.progress?.(d, t, step),
     event: (e) => hooks.event?.(plain(e) as Record<string, unknown>, call),
   };

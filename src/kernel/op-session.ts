@@ -6,7 +6,7 @@ import {Type} from '@sinclair/typebox';
 import {AstridError} from '../errors/index.js';
 import {defineOp} from './op.js';
 import {runSession, parseBudgetFlag, checkGrants, type RunResult} from './session.js';
-import {isTopic} from '../topics/index.js';
+import {isTopic, parsePattern} from '../topics/index.js';
 import {parseTokenBudget} from './op-authority.js';
 import {payloadJson} from './views.js';
 import type {SessionRecord} from './sessions.js';
@@ -88,6 +88,7 @@ export const sessionOps = {
           ...(f.ask && f.wait === true ? {waitForApprovals: true, onApproval: (a) => io.event({type: 'approval', ...a})} : {}),
           input,
           quotas: rt.quotas(),
+          bus: rt.bus(),
           installed: await rt.installed.current(),
           kv: await rt.kvState(),
           ...(budget === undefined ? {} : {budget}),
@@ -194,6 +195,71 @@ export const actorOps = {
       const one = views.filter((v) => v.id === id);
       if (one.length === 0) throw new AstridError('ACTOR_NOT_FOUND', `no live actor ${id.slice(0, 256)} (astrid inspect actor lists them)`);
       return one;
+    },
+  }),
+};
+
+export interface WatchResult {
+  readonly count: number;
+  readonly reason: 'limit' | 'timeout' | 'gone' | 'stopping';
+  readonly messages: ReadonlyArray<Record<string, unknown>>;
+}
+
+export const busOps = {
+  /**
+   * Watch the kernel bus: every capsule message and session event matching the patterns, as
+   * it is delivered (each one already recorded and durable), streamed to the caller until
+   * `limit` messages, `timeoutMs`, or the caller goes. Only a daemon has sessions to watch.
+   */
+  'bus.watch': defineOp({
+    mode: 'read',
+    daemonOnly: true,
+    args: Type.Object(
+      {
+        patterns: Type.Array(Str(256), {minItems: 1, maxItems: 16}),
+        limit: Type.Optional(Type.Integer({minimum: 1, maximum: 100_000})),
+        timeoutMs: Type.Optional(Type.Integer({minimum: 1, maximum: 24 * 3600_000})),
+        collect: Type.Optional(Type.Boolean()),
+      },
+      closed,
+    ),
+    precheck(a) {
+      for (const p of a.patterns) {
+        try {
+          parsePattern(p);
+        } catch (e) {
+          throw new AstridError('INPUT_INVALID', `pattern ${JSON.stringify(p.slice(0, 64))}: ${(e as Error).message}`);
+        }
+      }
+    },
+    async run(rt, a, io): Promise<WatchResult> {
+      const bus = rt.bus();
+      const messages: Array<Record<string, unknown>> = [];
+      let count = 0;
+      let finish: (reason: WatchResult['reason']) => void = () => undefined;
+      const done = new Promise<WatchResult['reason']>((r) => (finish = r));
+      const subs = a.patterns.map((p) =>
+        bus.subscribe(p, 'uplink').subscribe({
+          next: (m) => {
+            if (count >= (a.limit ?? Infinity)) return;
+            count++;
+            const view = {topic: m.topic, from: m.from, session: m.session, principal: m.principal, seq: m.seq, payload: payloadJson(m.payload)};
+            io.event({type: 'message', ...view});
+            if (a.collect === true && messages.length < 10_000) messages.push(view);
+            if (count >= (a.limit ?? Infinity)) finish('limit');
+          },
+          complete: () => finish('stopping'),
+        }),
+      );
+      const timer = a.timeoutMs === undefined ? undefined : setTimeout(() => finish('timeout'), a.timeoutMs);
+      void io.gone.then(() => finish('gone'));
+      try {
+        const reason = await done;
+        return {count, reason, messages};
+      } finally {
+        if (timer !== undefined) clearTimeout(timer);
+        for (const s of subs) s.unsubscribe();
+      }
     },
   }),
 };

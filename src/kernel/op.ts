@@ -16,6 +16,8 @@ export interface OpIO {
   event(e: Record<string, unknown>): void;
   /** The uplink the request came through. */
   readonly via: 'cli';
+  /** Resolves when the caller has gone (its connection closed): long-running operations end then. */
+  readonly gone: Promise<void>;
 }
 
 export interface OpSpec<S extends TSchema = TSchema, R = unknown> {

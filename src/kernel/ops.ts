@@ -10,11 +10,11 @@ import type {OpSpec} from './op.js';
 import {auditOps} from './op-audit.js';
 import {authorityOps} from './op-authority.js';
 import {capsuleOps} from './op-capsule.js';
-import {sessionOps, actorOps} from './op-session.js';
+import {sessionOps, actorOps, busOps} from './op-session.js';
 import {kernelOps} from './op-kernel.js';
 import {secretOps} from './op-secret.js';
 
-export const OPS = {...auditOps, ...authorityOps, ...capsuleOps, ...sessionOps, ...actorOps, ...secretOps, ...kernelOps};
+export const OPS = {...auditOps, ...authorityOps, ...capsuleOps, ...sessionOps, ...actorOps, ...busOps, ...secretOps, ...kernelOps};
 
 export type Ops = typeof OPS;
 export type OpName = keyof Ops;

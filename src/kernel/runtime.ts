@@ -12,7 +12,8 @@ import {LiveProjection, capsulesProjection, sessionsProjection, type CapsulesSta
 import {approvalService, openAuthority} from './authority.js';
 import {openCapsuleStore} from './capsules.js';
 import {sendQuotas} from './policy.js';
-import type {QuotaBook} from '../bus/index.js';
+import {Bus, type QuotaBook} from '../bus/index.js';
+import {randomIds} from './clock.js';
 import type {KernelState} from './open.js';
 
 /** Facts about the daemon a runtime lives in (absent for a one-shot CLI runtime). */
@@ -51,6 +52,7 @@ export class KernelRuntime {
   #store: CapsuleStore | undefined;
   #quotas: QuotaBook | undefined;
   #kvLive: Promise<KvState> | undefined;
+  #bus: Bus | undefined;
   /** Projections kept current by folding new entries before each read. */
   readonly sessions: LiveProjection<SessionsState>;
   readonly capsules: LiveProjection<CapsulesState>;
@@ -145,6 +147,15 @@ export class KernelRuntime {
     return this.#kvLive;
   }
 
+  /**
+   * The kernel's bus: capsule messages from every session of this runtime and session events
+   * are delivered on it (once recorded and durable) to subscribers such as `astrid watch`.
+   */
+  bus(): Bus {
+    this.#bus ??= new Bus({ledger: this.k.ledger, clock: this.k.clock, nextCorr: () => randomIds.next('c')});
+    return this.#bus;
+  }
+
   store(): CapsuleStore {
     this.#store ??= openCapsuleStore(this.k);
     return this.#store;
@@ -190,6 +201,7 @@ export class KernelRuntime {
     await Promise.allSettled([...this.live.values()].map((s) => s.end(reason)));
     if (this.#approvals !== undefined) (await this.#approvals.catch(() => undefined))?.stop();
     this.actors.stopAll();
+    this.#bus?.close();
     await this.k.close();
   }
 }

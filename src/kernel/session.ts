@@ -9,7 +9,7 @@
 import {AstridError} from '../errors/index.js';
 import {chainScopes, parseResource, scopeName, SessionGate, type Authority, type BudgetBook, type BudgetScope, type Token, type TokenBudget} from '../capabilities/index.js';
 import {rebuild, type Ledger} from '../ledger/index.js';
-import {isTopic, matches, parseTopic} from '../topics/index.js';
+import {isTopic, matches, parseTopic, type Topic} from '../topics/index.js';
 import {
   BUDGET_LIMITS,
   CapsuleInstance,
@@ -33,7 +33,7 @@ import type {KernelState} from './open.js';
 import {approvalService, budgetBook, openAuthority} from './authority.js';
 import type {ApprovalService} from '../actors/index.js';
 import {loadPolicy, sendQuotas} from './policy.js';
-import type {QuotaBook} from '../bus/index.js';
+import type {Bus, QuotaBook} from '../bus/index.js';
 import {serveSpawn} from './spawn.js';
 import {checkPayload} from '../bus/index.js';
 import {randomIds, systemRandom, type IdSource} from './clock.js';
@@ -74,6 +74,8 @@ export interface RunOptions {
   readonly waitForApprovals?: boolean;
   /** Called for each approval request an activation opened (to prompt a human). */
   readonly onApproval?: (r: {id: string; capsule: string; resource: string; reason: string; expires: number}) => void;
+  /** The kernel bus the session's messages and events are delivered on (after they are durable). */
+  readonly bus?: Bus;
   /** Where the session's capsule actor is registered while it lives (astrid inspect actor). */
   readonly actors?: ActorRegistry;
   /** The kernel's send quotas (shared by every session of a daemon); else the home's quotas for this session alone. */
@@ -256,16 +258,18 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
   const quotas = o.quotas ?? sendQuotas(k.home, k.clock);
   const quotaKeys = [`capsule:${loaded.name}`, `principal:${principal}`];
   const ctx: SessionContext = {ledger, clock: k.clock, gate, random: o.random ?? systemRandom, kv, session, principal, budget, sendQuota: (bytes) => quotas.admit(quotaKeys, bytes)};
-  await ledger.append({kind: 'session.started', body: {principal, capsule: loaded.name, hash: loaded.hash, grants: tokens.map((x) => x.id), budget}, ...who});
+  const started = await ledger.append({kind: 'session.started', body: {principal, capsule: loaded.name, hash: loaded.hash, grants: tokens.map((x) => x.id), budget}, ...who});
   if (sessionToken !== undefined) await authority.issue(sessionToken, `session:${session}`, who);
   const stop: {reason?: string} = {};
   o.onStart?.(session, principal, (reason) => {
     stop.reason ??= reason;
   });
   const first = await ledger.append({kind: 'bus.message', body: {topic, payload: pack(o.input ?? {}), from: 'cli', corr: ''}, ...who, actor: 'cli'});
+  o.bus?.deliverRecorded({topic: 'kernel.session.started' as Topic, payload: {session, status: 'running'}, from: 'kernel', principal, session, corr: '', seq: started.seq});
   try {
     return await deliverAll(k, authority, {loaded, ctx, gate, book, scopes, who, first: first.seq, topic, input: o.input ?? {}, onActivation: o.onActivation, sessionToken, tokenIds: tokens.map((x) => x.id), stop, http: o.http, actors: o.actors, options: o, store, approvals, inherited: {
       ...(o.quotas ? {quotas: o.quotas} : {}),
+      ...(o.bus ? {bus: o.bus} : {}),
       ...(o.actors ? {actors: o.actors} : {}),
       ...(o.installed ? {installed: o.installed} : {}),
       kv,
@@ -422,6 +426,7 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
           queue.push(await serveSpawn({ledger, home: k.home, authority, gate, who, capsule: loaded.name, tokens: c.tokenIds, depth: c.options.depth ?? 0, run: (child) => runSession(k, c.store, {...c.inherited, ...child})}, s));
         } else {
           sends.push({topic: s.topic, payload: s.payload});
+          c.options.bus?.deliverRecorded({topic: s.topic as Topic, payload: s.payload, from: loaded.name, principal, session, corr: s.corr, seq: s.seq});
         }
       }
     }
@@ -442,7 +447,8 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
   }
   book.flush(who);
   if (c.sessionToken !== undefined) await authority.revoke(c.sessionToken.id, `session ${session} ended`, who);
-  await ledger.append({kind: 'session.ended', body: {status: failure ? 'error' : 'ok', code: failure?.code ?? ''}, ...who});
+  const ended = await ledger.append({kind: 'session.ended', body: {status: failure ? 'error' : 'ok', code: failure?.code ?? ''}, ...who});
+  c.options.bus?.deliverRecorded({topic: 'kernel.session.ended' as Topic, payload: {session, status: failure?.code ?? 'ok'}, from: 'kernel', principal, session, corr: '', seq: ended.seq});
   return {
     session,
     principal,

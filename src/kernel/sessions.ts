@@ -49,6 +49,7 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 export const sessionsProjection: Projection<SessionsState> = {
   name: 'kernel.sessions',
   version: 1,
+  kinds: new Set(['session.started', 'session.ended', 'activation.ended'] as const),
   initial: () => new Map(),
   apply(s, e: StoredEntry) {
     const x = e.entry;
@@ -100,6 +101,7 @@ const EXHAUSTED = new Set(['SANDBOX_FUEL_EXHAUSTED', 'SANDBOX_MEMORY_LIMIT', 'SA
 export const capsulesProjection: Projection<CapsulesState> = {
   name: 'kernel.capsules',
   version: 1,
+  kinds: new Set(['capsule.installed', 'capsule.removed', 'activation.ended'] as const),
   initial: () => new Map(),
   apply(s, e: StoredEntry) {
     const x = e.entry;

@@ -754,6 +754,16 @@ export interface CheckedEntry {
  * decodeEntry. False means "decode it with decodeEntry", which accepts exactly the entries
  * this accepts and says what is wrong with the others.
  */
+/**
+ * The kind of a stored value (hash || entry) read from its envelope without decoding the body,
+ * as an index into ENTRY_KINDS; -1 when the envelope does not scan (decode it to find out why).
+ */
+export function storedKindIndex(value: Uint8Array): number {
+  const n = value.length;
+  if (n <= BLAKE3_LEN || n - BLAKE3_LEN > MAX_ENTRY_BYTES || !scanEnvelope(value, BLAKE3_LEN, n)) return -1;
+  return env.kind;
+}
+
 export function checkStoredEntry(value: Uint8Array, out: CheckedEntry): boolean {
   const n = value.length;
   if (n <= BLAKE3_LEN || n - BLAKE3_LEN > MAX_ENTRY_BYTES || !scanEnvelope(value, BLAKE3_LEN, n)) return false;

@@ -13,7 +13,7 @@
  */
 import {AstridError} from '../errors/index.js';
 import {Blake3, BLAKE3_LEN, toHex, bytesEqual, readU64be} from '../crypto/index.js';
-import {encodeFields, decodeEntry, MAX_ENTRY_BYTES, type AnyEntry} from './codec.js';
+import {encodeFields, decodeEntry, storedKindIndex, MAX_ENTRY_BYTES, type AnyEntry} from './codec.js';
 import {
   KERNEL_ACTOR,
   KERNEL_PRINCIPAL,
@@ -26,7 +26,7 @@ import {
   type Seq,
   type SessionId,
 } from './ids.js';
-import {ENTRY_FORMAT_VERSION, isEntryKind, parseBody, type BodyByKind, type EntryKind} from './kinds.js';
+import {ENTRY_FORMAT_VERSION, ENTRY_KINDS, isEntryKind, parseBody, type BodyByKind, type EntryKind} from './kinds.js';
 import {
   P_ACTOR,
   P_CHECKPOINT,
@@ -121,6 +121,8 @@ export interface EntryQuery {
   readonly session?: string;
   readonly actor?: string;
   readonly kind?: EntryKind;
+  /** Only these kinds (read from each entry's envelope: the others are skipped undecoded). */
+  readonly kinds?: ReadonlySet<EntryKind>;
   readonly reverse?: boolean;
 }
 
@@ -822,13 +824,20 @@ export class Ledger {
     }
     const gte = entryKey(from);
     const lt = to >= Number.MAX_SAFE_INTEGER ? prefixRange(P_ENTRY).lt : entryKey(to + 1);
-    for await (const [k, v] of this.store.iterate({gte, lt, reverse: q.reverse === true})) {
-      const seq = seqOfKey(k, P_ENTRY);
-      if (seq === undefined) continue;
-      const s = this.#toStored(seq, v);
-      if (q.kind !== undefined && s.entry.kind !== q.kind) continue;
-      yield s;
-      if (++n >= limit) return;
+    const only: ReadonlySet<EntryKind> | undefined = q.kind === undefined ? q.kinds : new Set(q.kinds === undefined || q.kinds.has(q.kind) ? [q.kind] : []);
+    for await (const chunk of this.store.iterateChunks({gte, lt, reverse: q.reverse === true})) {
+      for (const [k, v] of chunk) {
+        const seq = seqOfKey(k, P_ENTRY);
+        if (seq === undefined) continue;
+        if (only !== undefined) {
+          const ki = storedKindIndex(v);
+          if (ki >= 0 && !only.has(ENTRY_KINDS[ki] as EntryKind)) continue; // skipped undecoded
+        }
+        const s = this.#toStored(seq, v);
+        if (only !== undefined && !only.has(s.entry.kind)) continue;
+        yield s;
+        if (++n >= limit) return;
+      }
     }
   }
 

@@ -133,13 +133,18 @@ export class LevelStore extends LedgerStore {
     if (o.gte !== undefined) opts.gte = o.gte;
     if (o.lt !== undefined) opts.lt = o.lt;
     const it = this.#dbOrThrow().iterator(opts);
+    // One read ahead: the next chunk is fetched on LevelDB's thread while the caller works on this one.
+    let next: Promise<Array<[Uint8Array, Uint8Array]>> | undefined = it.nextv(CHUNK) as Promise<Array<[Uint8Array, Uint8Array]>>;
     try {
       for (;;) {
-        const chunk = await it.nextv(CHUNK);
+        const chunk: Array<[Uint8Array, Uint8Array]> = await next;
+        next = undefined;
         if (chunk.length === 0) return;
-        yield chunk as Array<[Uint8Array, Uint8Array]>;
+        next = it.nextv(CHUNK) as Promise<Array<[Uint8Array, Uint8Array]>>; // a short chunk does not mean the end: ask until an empty one
+        yield chunk;
       }
     } finally {
+      if (next !== undefined) await next.catch(() => undefined);
       await it.close();
     }
   }

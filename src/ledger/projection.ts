@@ -12,6 +12,7 @@ import {bytesEqual, concatBytes, toHex, u64be, verifyStrict, type Blake3Hex} fro
 import {isId} from './ids.js';
 import {snapshotKey} from './keys.js';
 import type {Ledger, StoredEntry} from './ledger.js';
+import type {EntryKind} from './kinds.js';
 
 export interface Projection<S> {
   /** Id grammar (see ids.ts); unique per kernel. */
@@ -21,6 +22,11 @@ export interface Projection<S> {
   initial(): S;
   /** Pure: must not read clocks, randomness or anything but `state` and `entry`. */
   apply(state: S, entry: StoredEntry): S;
+  /**
+   * The kinds `apply` reacts to, when it ignores every other: a rebuild then skips the rest
+   * without decoding them. Must include every kind that can change the state.
+   */
+  readonly kinds?: ReadonlySet<EntryKind>;
   /** Canonical bytes of a state (equal states give equal bytes). */
   encode(state: S): Uint8Array;
   /** Inverse of encode. @throws on malformed bytes. */
@@ -127,11 +133,13 @@ export async function rebuild<S>(ledger: Ledger, p: Projection<S>, options: {use
   }
   let seq = from - 1;
   let folded = 0;
-  for await (const e of ledger.entries({from, to: ledger.durableHead.seq})) {
+  const to = ledger.durableHead.seq;
+  for await (const e of ledger.entries({from, to, ...(p.kinds === undefined ? {} : {kinds: p.kinds})})) {
     state = p.apply(state, e);
     seq = e.seq;
     folded++;
   }
+  seq = Math.max(seq, to); // skipped entries are folded too: they change nothing
   const out: Rebuilt<S> = {state, seq, stateHash: projectionStateHash(ledger, p, state), source, folded};
   return discarded === undefined ? out : {...out, discarded};
 }
@@ -151,17 +159,19 @@ export async function rebuildAll(ledger: Ledger, ps: ReadonlyArray<Projection<un
       return {p, state: p.initial(), seq: 0, from: 1, source: 'genesis' as const, folded: 0, discarded: snap?.discarded};
     }),
   );
-  const start = Math.min(...slots.map((x) => x.from), ledger.durableHead.seq + 1);
-  for await (const e of ledger.entries({from: start, to: ledger.durableHead.seq})) {
+  const to = ledger.durableHead.seq;
+  const start = Math.min(...slots.map((x) => x.from), to + 1);
+  // when every projection names its kinds, entries of no interest are skipped undecoded
+  const kinds = slots.every((x) => x.p.kinds !== undefined) ? new Set(slots.flatMap((x) => [...(x.p.kinds as ReadonlySet<EntryKind>)])) : undefined;
+  for await (const e of ledger.entries({from: start, to, ...(kinds === undefined ? {} : {kinds})})) {
     for (const x of slots) {
-      if (e.seq < x.from) continue;
+      if (e.seq < x.from || (x.p.kinds !== undefined && !x.p.kinds.has(e.entry.kind))) continue;
       x.state = x.p.apply(x.state, e);
-      x.seq = e.seq;
       x.folded++;
     }
   }
   return slots.map((x) => {
-    const out: Rebuilt<unknown> = {state: x.state, seq: Math.max(x.seq, x.from - 1), stateHash: projectionStateHash(ledger, x.p, x.state), source: x.source, folded: x.folded};
+    const out: Rebuilt<unknown> = {state: x.state, seq: Math.max(to, x.from - 1), stateHash: projectionStateHash(ledger, x.p, x.state), source: x.source, folded: x.folded};
     return x.discarded === undefined ? out : {...out, discarded: x.discarded};
   });
 }

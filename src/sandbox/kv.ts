@@ -36,6 +36,7 @@ export function applyKv(state: KvState, e: StoredEntry): KvState {
 export const kvProjection: Projection<KvState> = {
   name: 'sandbox.kv',
   version: 1,
+  kinds: new Set(['host.call'] as const),
   initial: () => new Map(),
   apply: (s, e) => applyKv(s, e),
   encode: (s) => packMsgpack([...s.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))),

@@ -35,6 +35,7 @@ export type InstalledState = Map<string, InstalledCapsule>;
 export const installedProjection: Projection<InstalledState> = {
   name: 'sandbox.installed',
   version: 1,
+  kinds: new Set(['capsule.installed', 'capsule.removed'] as const),
   initial: () => new Map(),
   apply(s: InstalledState, e: StoredEntry): InstalledState {
     if (e.entry.kind === 'capsule.installed') {

@@ -9,6 +9,7 @@ import {
   decodeCheckpoint,
   projectionStateHash,
   rebuild,
+  rebuildAll,
   saveSnapshot,
   snapshotKey,
   type AppendInput,
@@ -377,5 +378,59 @@ describe('projections', () => {
     assert.equal(await reader.store.get(snapshotKey(tally.name)), undefined, 'nothing was written');
     assert.equal((await rebuild(reader, tally)).folded, 5, 'rebuilding works read-only');
     await reader.close();
+  });
+});
+
+describe('kind-filtered reads and one-pass rebuilds', () => {
+  const mixed = (i: number): AppendInput =>
+    i % 3 === 0
+      ? note(`n${i}`, `s-${i % 4}`)
+      : i % 3 === 1
+        ? {kind: 'kernel.shutdown', body: {reason: `r${i}`}}
+        : {kind: 'session.ended', body: {status: i % 2 ? 'ok' : 'error', code: ''}, session: `s-${i % 4}`};
+
+  test('entries({kinds}) yields exactly the entries of those kinds, in order, from any start', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({min: 1, max: 60}), fc.subarray(['note', 'kernel.shutdown', 'session.ended', 'genesis'] as const), fc.integer({min: 1, max: 30}), async (n, picked, from) => {
+        const ledger = await openLedger(new MemoryStore());
+        await appendGroups(ledger, Array.from({length: n}, (_, i) => mixed(i)), [3, 1, 5]);
+        const kinds = new Set<StoredEntry['entry']['kind']>(picked);
+        const all: StoredEntry[] = [];
+        for await (const e of ledger.entries({from})) all.push(e);
+        const got: number[] = [];
+        for await (const e of ledger.entries({from, kinds})) got.push(e.seq);
+        assert.deepEqual(got, all.filter((e) => kinds.has(e.entry.kind)).map((e) => e.seq));
+        const one: number[] = [];
+        for await (const e of ledger.entries({from, kind: 'note', kinds})) one.push(e.seq);
+        assert.deepEqual(one, kinds.has('note') ? all.filter((e) => e.entry.kind === 'note').map((e) => e.seq) : []);
+        await ledger.close();
+      }),
+      {numRuns: 40},
+    );
+  });
+
+  test('rebuildAll gives each projection the state of its own rebuild, with and without kind filters and snapshots', async () => {
+    const ledger = await openLedger(new MemoryStore());
+    await appendGroups(ledger, Array.from({length: 90}, (_, i) => mixed(i)), [4, 2]);
+    const notesOnly: Projection<number> = {
+      name: 'test.notes',
+      version: 1,
+      kinds: new Set(['note'] as const),
+      initial: () => 0,
+      apply: (s, e) => (e.entry.kind === 'note' ? s + e.seq : s),
+      encode: (s) => new Uint8Array(Buffer.from(String(s))),
+      decode: (b) => Number(Buffer.from(b).toString()),
+    };
+    const early = await rebuild(ledger, notesOnly);
+    await saveSnapshot(ledger, notesOnly, early.state, early.seq);
+    await appendGroups(ledger, Array.from({length: 20}, (_, i) => mixed(i + 90)), [3]);
+    const all = await rebuildAll(ledger, [statsProjection as Projection<unknown>, notesOnly as Projection<unknown>]);
+    const stats = await rebuild(ledger, statsProjection, {useSnapshot: false});
+    const notes = await rebuild(ledger, {...notesOnly, kinds: undefined} as Projection<number>, {useSnapshot: false});
+    assert.equal(all[0]?.stateHash, stats.stateHash);
+    assert.equal(all[1]?.stateHash, notes.stateHash);
+    assert.equal(all[1]?.source, 'snapshot');
+    assert.equal(all[1]?.seq, ledger.durableHead.seq);
+    await ledger.close();
   });
 });
