@@ -212,6 +212,22 @@ describe('daemon: one home, one daemon', () => {
     const used = cliOk(runCli(['audit', 'show', '--session', r.session as string, '--kind', 'approval.used', '--json'], home)) as unknown as Json[];
     assert.equal(used.length, 1, 'the once-approval was used by the retry');
   });
+
+  it('astrid watch streams a session\'s events and messages from the bus, each with the seq that records it', async () => {
+    const before = (status(home).connections as number) ?? 0;
+    const watching = runCliAsync(['watch', 'echo.>', 'kernel.session.*', '--limit', '3', '--timeout', '60', '--json'], home);
+    for (let i = 0; i < 200 && ((status(home).connections as number) ?? 0) <= before; i++) await new Promise((r) => setTimeout(r, 50));
+    const r = cliOk(runCli(['run', 'echo', '--grant', 'bus.send:echo.>', '--topic', 'echo.hello', '--input', '{"text":"watched"}', '--json'], home));
+    const w = cliOk(await watching);
+    assert.equal(w.reason, 'limit');
+    const msgs = w.messages as Json[];
+    assert.deepEqual(msgs.map((m) => m.topic), ['kernel.session.started', 'echo.reply', 'kernel.session.ended']);
+    assert.ok(msgs.every((m) => m.session === r.session));
+    assert.deepEqual(msgs[1]?.payload, {text: 'watched'});
+    const recorded = cliOk(runCli(['audit', 'show', '--session', r.session as string, '--json'], home)) as unknown as Json[];
+    for (const m of msgs) assert.ok(recorded.some((e) => e.seq === m.seq), `#${String(m.seq)} is in the ledger`);
+    cliFails(runCli(['watch', 'Not A Pattern', '--limit', '1', '--json'], home), 'INPUT_INVALID');
+  });
 });
 
 describe('daemon: commands behave the same with and without it', () => {
