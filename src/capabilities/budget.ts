@@ -94,6 +94,32 @@ export class BudgetBook {
     return {ok: true, reservation};
   }
 
+  /**
+   * Charge `amount` on `axis` at once when no scope limits that axis (an unlimited token in an
+   * unlimited session: nothing to reserve against, only spending to record). Returns false,
+   * charging nothing, when some scope has a limit: use reserve() then.
+   */
+  chargeUnlimited(scopes: readonly BudgetScope[], axis: ChargeAxis, amount: number): boolean {
+    for (const s of scopes) if (s.limits[axis] !== undefined) return false;
+    let g = this.#groups.get(scopes);
+    if (g === undefined) {
+      const tokens = scopes.filter((s) => !s.key.startsWith('session:')).map((s) => s.key);
+      const session = scopes.find((s) => s.key.startsWith('session:'))?.key ?? '';
+      g = {key: session + '|' + tokens.join(','), tokens, session};
+      this.#groups.set(scopes, g);
+    }
+    let u = this.#unrecorded.get(g.key);
+    if (u === undefined) {
+      u = {tokens: g.tokens, session: g.session, fuel: 0, wall_ms: 0, messages: 0, egress_bytes: 0};
+      this.#unrecorded.set(g.key, u);
+    }
+    u[axis] += amount;
+    return true;
+  }
+
+  /** Per scope list (kept by a caller, e.g. the gate's fast path): its unrecorded-charges key. */
+  readonly #groups = new WeakMap<readonly BudgetScope[], {key: string; tokens: string[]; session: string}>();
+
   #add(m: Map<string, Spent>, key: string, axis: ChargeAxis, n: number): void {
     let x = m.get(key);
     if (x === undefined) {

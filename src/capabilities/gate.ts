@@ -17,7 +17,7 @@ import {AstridError} from '../errors/index.js';
 import type {BodyByKind} from '../ledger/index.js';
 import {covers, isTopic, parsePattern, parseTopic, matches, type TopicPattern} from '../topics/index.js';
 import {Authority, useLimit} from './authority.js';
-import {chainScopes, scopeName, type BudgetBook, type Reservation} from './budget.js';
+import {chainScopes, scopeName, type BudgetBook, type BudgetScope, type Reservation} from './budget.js';
 import {httpAllows, parseHttpTarget, pathMatches, pathSegments, kvMatches, resourceAllows, RESOURCE_TYPES, type ResourceType} from './resource.js';
 import type {Token, TokenBudget} from './token.js';
 
@@ -186,6 +186,8 @@ type Use = {kind: 'grant.used'; body: BodyByKind['grant.used']} | {kind: 'approv
 interface FastEntry {
   readonly decision: GateDecision;
   readonly chain: readonly Token[];
+  /** The chain's budget scopes with the session's (built once: the same list every time). */
+  readonly scopes: readonly BudgetScope[];
 }
 
 export class SessionGate implements Gate {
@@ -240,7 +242,7 @@ export class SessionGate implements Gate {
       return undefined;
     }
     if (req.type === 'bus.send' || (req.bytes !== undefined && req.bytes > 0)) {
-      const denied = this.#charge(req, f.chain);
+      const denied = this.#charge(req, f.chain, f.scopes);
       if (denied !== undefined) return this.#recordDeny(req, denied);
     }
     return f.decision;
@@ -335,7 +337,9 @@ export class SessionGate implements Gate {
   }
 
   /** Reserve and charge at once (the fast path: no use to record in between). */
-  #charge(req: GateRequest, chain: readonly Token[]): Deny | undefined {
+  #charge(req: GateRequest, chain: readonly Token[], scopes?: readonly BudgetScope[]): Deny | undefined {
+    // a message by an unlimited chain in an unlimited session: record the spending, nothing to reserve
+    if (scopes !== undefined && req.type === 'bus.send' && (req.bytes === undefined || req.bytes === 0) && this.#o.budget.chargeUnlimited(scopes, 'messages', 1)) return undefined;
     const held = this.#reserve(req, chain);
     if (!Array.isArray(held)) return held;
     for (const x of held) x.settle();
@@ -460,7 +464,7 @@ export class SessionGate implements Gate {
       let byValue = byType.get(req.type);
       if (byValue === undefined) byType.set(req.type, (byValue = new Map()));
       if (!byValue.has(req.value)) this.#fastSize++;
-      byValue.set(req.value, {decision: out, chain});
+      byValue.set(req.value, {decision: out, chain, scopes: chainScopes(this.#o.session, this.#o.sessionLimits, chain)});
     }
     return out;
   }
