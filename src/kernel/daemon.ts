@@ -224,7 +224,11 @@ export class Daemon {
         capsules: {loaded: installed.size - failed.length, failed},
         bootMs: clock.now() - t0,
       };
-      daemon.#sweep = setInterval(() => approvals.expireDue(), 1000);
+      daemon.#sweep = setInterval(() => {
+        approvals.expireDue();
+        // a daemon whose home was removed under it (or whose socket was) serves nothing: stop
+        if (!existsSync(paths.socket)) void daemon.stop('its socket or home was removed');
+      }, 1000);
       daemon.#sweep.unref();
       daemon.#fullCheck = tail ? 'running' : 'ok';
       if (tail) void daemon.#verifyAll();

@@ -7,7 +7,7 @@
 import {describe, it, before, after} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {createConnection, type Socket} from 'node:net';
-import {readFileSync, existsSync, statSync, writeFileSync} from 'node:fs';
+import {readFileSync, existsSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {runCli, runCliAsync, tmpDir, cliOk, cliFails, repoRoot, type Json} from '../helpers/index.js';
 import {watCapsule} from '../helpers/wat-capsule.js';
@@ -469,5 +469,27 @@ describe('daemon: a tampered ledger', () => {
     await flip(home, seq);
     const e = cliFails(runCli(['start', '--json'], home), 'LEDGER_CORRUPT');
     assert.match(String(e.message), new RegExp(`ENTRY_MODIFIED at #${seq}`));
+  });
+});
+
+describe('daemon: its socket removed under it', () => {
+  const {dir: home, cleanup} = tmpDir('astrid-daemon-orphan-');
+  after(cleanup);
+
+  it('stops itself within seconds (a daemon nobody can reach must not linger)', async () => {
+    const s = start(home);
+    rmSync(join(home, 'run', 'astrid.sock'));
+    let alive = true;
+    for (let i = 0; i < 100 && alive; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        process.kill(s.pid as number, 0);
+      } catch {
+        alive = false;
+      }
+    }
+    assert.equal(alive, false, 'the daemon process is gone');
+    const v = cliOk(runCli(['audit', 'verify', '--json'], home));
+    assert.equal(v.ok, true);
   });
 });
