@@ -18,7 +18,7 @@ import type {BodyByKind} from '../ledger/index.js';
 import {covers, isTopic, parsePattern, parseTopic, matches, type TopicPattern} from '../topics/index.js';
 import {Authority, useLimit} from './authority.js';
 import {chainScopes, scopeName, type BudgetBook, type BudgetScope, type Reservation} from './budget.js';
-import {httpAllows, parseHttpTarget, pathMatches, pathSegments, kvMatches, resourceAllows, RESOURCE_TYPES, type ResourceType} from './resource.js';
+import {httpAllows, isSpawnTarget, parseHttpTarget, pathMatches, pathSegments, kvMatches, resourceAllows, spawnAllows, RESOURCE_TYPES, type ResourceType} from './resource.js';
 import type {Token, TokenBudget} from './token.js';
 
 export interface GateRequest {
@@ -175,7 +175,7 @@ function manifestAllows(m: CapsuleBounds, type: ResourceType, value: string): bo
       });
     }
     case 'spawn':
-      return m.spawn.includes(value);
+      return m.spawn.some((g) => spawnAllows(g, value));
   }
 }
 
@@ -293,6 +293,7 @@ export class SessionGate implements Gate {
         break;
       }
       case 'spawn':
+        if (!isSpawnTarget(req.value)) return {allow: false, layer: 'classify', rule: 'spawn-target', reason: 'not a capsule name (optionally @blake3:<64 hex>)'};
         break;
     }
     // 2. policy hard-denies

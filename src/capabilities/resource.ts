@@ -239,6 +239,23 @@ export function kvMatches(pattern: string, ns: string): boolean {
   return KV_RE.test(ns) && !ns.includes('*') && segMatch(pattern, ns);
 }
 
+/**
+ * Does a spawn grant (`<name>` or `blake3:<hex>`) allow spawning `target`: a capsule name, or
+ * `<name>@blake3:<hex>` (the installed capsule's name and module hash, as the spawn service
+ * asks), so a grant may name the capsule or pin its exact module.
+ */
+export function spawnAllows(grant: string, target: string): boolean {
+  const at = target.indexOf('@');
+  if (at < 0) return grant === target;
+  return grant === target.slice(0, at) || grant === target.slice(at + 1);
+}
+
+/** A spawn target: a capsule name, optionally `@blake3:<64 hex>`. */
+export function isSpawnTarget(v: string): boolean {
+  const at = v.indexOf('@');
+  return at < 0 ? NAME_RE.test(v) : NAME_RE.test(v.slice(0, at)) && SPAWN_HASH_RE.test(v.slice(at + 1));
+}
+
 /** Does a resource of the given type allow `value` (a path, namespace, topic, URL or name)? */
 export function resourceAllows(r: Resource, type: ResourceType, value: string): boolean {
   if (r.type !== type) return false;
@@ -260,7 +277,7 @@ export function resourceAllows(r: Resource, type: ResourceType, value: string): 
       return typeof t !== 'string' && httpAllows(r.target, t);
     }
     case 'spawn':
-      return r.name === value;
+      return spawnAllows(r.name, value);
   }
 }
 

@@ -188,7 +188,8 @@ export function checkGrants(grants: readonly string[]): void {
 export async function runSession(k: KernelState, store: CapsuleStore, o: RunOptions): Promise<RunResult> {
   const ledger: Ledger = k.ledger;
   checkGrants(o.grants);
-  const installed = (o.installed ?? (await rebuild(ledger, installedProjection)).state).get(o.capsule);
+  const installedState = o.installed ?? (await rebuild(ledger, installedProjection)).state;
+  const installed = installedState.get(o.capsule);
   if (installed === undefined) throw new AstridError('CAPSULE_NOT_FOUND', `no installed capsule named "${o.capsule}" (see astrid capsule list)`);
   const loaded: LoadedCapsule = await store.load(installed);
   const m = loaded.manifest;
@@ -267,11 +268,11 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
   const first = await ledger.append({kind: 'bus.message', body: {topic, payload: pack(o.input ?? {}), from: 'cli', corr: ''}, ...who, actor: 'cli'});
   o.bus?.deliverRecorded({topic: 'kernel.session.started' as Topic, payload: {session, status: 'running'}, from: 'kernel', principal, session, corr: '', seq: started.seq});
   try {
-    return await deliverAll(k, authority, {loaded, ctx, gate, book, scopes, who, first: first.seq, topic, input: o.input ?? {}, onActivation: o.onActivation, sessionToken, tokenIds: tokens.map((x) => x.id), stop, http: o.http, actors: o.actors, options: o, store, approvals, inherited: {
+    return await deliverAll(k, authority, {loaded, ctx, gate, book, scopes, who, first: first.seq, topic, input: o.input ?? {}, onActivation: o.onActivation, sessionToken, tokenIds: tokens.map((x) => x.id), stop, http: o.http, actors: o.actors, options: o, store, approvals, installed: installedState, inherited: {
       ...(o.quotas ? {quotas: o.quotas} : {}),
       ...(o.bus ? {bus: o.bus} : {}),
       ...(o.actors ? {actors: o.actors} : {}),
-      ...(o.installed ? {installed: o.installed} : {}),
+      installed: installedState,
       kv,
       ...(o.http ? {http: o.http} : {}),
       ...(o.random ? {random: o.random} : {}),
@@ -298,6 +299,7 @@ interface DeliverContext {
   readonly actors: ActorRegistry | undefined;
   readonly options: RunOptions;
   readonly approvals: ApprovalService | undefined;
+  readonly installed: InstalledState;
   readonly store: CapsuleStore;
   /** What a spawned child session shares with this one (kernel-wide state, hooks that are not per-session). */
   readonly inherited: Partial<RunOptions>;
@@ -423,7 +425,7 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
         } else if (s.topic === 'svc.approval.request') {
           queue.push(await serveApprovalRequest(ledger, who, c.approvals, {capsule: loaded.name, hash: loaded.hash}, s));
         } else if (s.topic === 'svc.spawn') {
-          queue.push(await serveSpawn({ledger, home: k.home, authority, gate, who, capsule: loaded.name, tokens: c.tokenIds, depth: c.options.depth ?? 0, run: (child) => runSession(k, c.store, {...c.inherited, ...child})}, s));
+          queue.push(await serveSpawn({ledger, home: k.home, authority, gate, who, capsule: loaded.name, tokens: c.tokenIds, depth: c.options.depth ?? 0, hashOf: (name) => c.installed.get(name)?.hash, run: (child) => runSession(k, c.store, {...c.inherited, ...child})}, s));
         } else {
           sends.push({topic: s.topic, payload: s.payload});
           c.options.bus?.deliverRecorded({topic: s.topic as Topic, payload: s.payload, from: loaded.name, principal, session, corr: s.corr, seq: s.seq});

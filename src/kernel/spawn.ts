@@ -49,6 +49,8 @@ export interface SpawnContext {
   /** The tokens the parent session runs under (ids). */
   readonly tokens: readonly string[];
   readonly depth: number;
+  /** The installed module hash of a capsule (undefined when none is installed by that name). */
+  hashOf(name: string): string | undefined;
   /** Run the child session (runSession with the parent's kernel, store, quotas...). */
   run(o: ChildRun): Promise<ChildResult>;
 }
@@ -60,7 +62,9 @@ async function perform(c: SpawnContext, payload: unknown): Promise<Outcome> {
   if (!v.ok) return {ok: false, code: 'SPAWN_INVALID', reason: v.reason};
   const p = payload as {capsule: string; topic: string; input?: unknown; resources: string[]; budget?: Record<string, number>};
   if (c.depth >= MAX_SPAWN_DEPTH) return {ok: false, code: 'SPAWN_TOO_DEEP', reason: `spawns nest at most ${MAX_SPAWN_DEPTH} deep`};
-  const d = c.gate.check({capsule: c.capsule, principal: c.who.principal, session: c.who.session, type: 'spawn', value: p.capsule});
+  // the target names the installed module too, so a grant may pin it (spawn:blake3:<hex>)
+  const hash = c.hashOf(p.capsule);
+  const d = c.gate.check({capsule: c.capsule, principal: c.who.principal, session: c.who.session, type: 'spawn', value: hash === undefined ? p.capsule : `${p.capsule}@blake3:${hash}`});
   if (!d.allow) return {ok: false, code: 'GATE_DENIED', reason: `${d.layer}/${d.rule}: ${d.reason}`};
   // attenuate from the first of the session's tokens the child fits inside
   let child: Token | undefined;

@@ -53,14 +53,14 @@ describe('services: spawn', () => {
   it('without spawn:echo in any token: refused by the gate, recorded, no child session', async () => {
     const {result, es} = await parent(ECHO, ['bus.send:echo.>']);
     assert.deepEqual([result.ok, result.code], [false, 'GATE_DENIED']);
-    assert.ok(bodies(es, 'gate.denied').some((d) => d.resource === 'spawn:echo' && d.layer === 'token'));
+    assert.ok(bodies(es, 'gate.denied').some((d) => d.resource.startsWith('spawn:echo@blake3:') && d.layer === 'token'));
     assert.equal(bodies(es, 'service.result')[0]?.ok, false);
   });
 
   it('a capsule whose manifest does not bound spawning echo is refused at the manifest layer, whatever it holds', async () => {
     const {result, es} = await parent(ECHO, ['spawn:echo', 'bus.send:echo.>'], {spawnBound: []});
     assert.deepEqual([result.ok, result.code], [false, 'GATE_DENIED']);
-    assert.ok(bodies(es, 'gate.denied').some((d) => d.resource === 'spawn:echo' && d.layer === 'manifest'));
+    assert.ok(bodies(es, 'gate.denied').some((d) => d.resource.startsWith('spawn:echo@blake3:') && d.layer === 'manifest'));
   });
 
   it('asking for more than the parent holds is refused (TOKEN_WIDENED): a child is never wider', async () => {
@@ -87,6 +87,16 @@ describe('services: spawn', () => {
     assert.equal(bodies(ce, 'session.ended')[0]?.status, 'ok');
     assert.match(bodies(es, 'service.result')[0]?.detail ?? '', new RegExp(`child session ${child} under ${childToken}: ok`));
     assert.equal(a.report(childToken).status, 'revoked', 'revoking the parent session token revoked the child');
+  });
+
+  it('a grant may pin the module: spawn:blake3:<hash of echo> allows it, another hash does not', async () => {
+    let hash = '';
+    for await (const e of k.ledger.entries({kind: 'capsule.installed'})) if (e.entry.kind === 'capsule.installed' && e.entry.body.name === 'echo') hash = e.entry.body.hash;
+    assert.match(hash, /^[0-9a-f]{64}$/);
+    const ok = await parent(ECHO, [`spawn:blake3:${hash}`, 'bus.send:echo.>'], {spawnBound: ['echo']});
+    assert.equal(ok.result.ok, true, JSON.stringify(ok.result));
+    const other = await parent(ECHO, [`spawn:blake3:${'0'.repeat(64)}`, 'bus.send:echo.>'], {spawnBound: ['echo']});
+    assert.deepEqual([other.result.ok, other.result.code], [false, 'GATE_DENIED']);
   });
 
   it('a capsule spawning itself stops at the depth bound', async () => {
