@@ -20,7 +20,7 @@
  * requests in flight; a malformed frame closes that connection only, and is recorded.
  */
 import {createServer, type Server, type Socket} from 'node:net';
-import {chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs';
+import {chmodSync, closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync} from 'node:fs';
 import {randomBytes, timingSafeEqual} from 'node:crypto';
 import {AstridError, ERROR_CODES, type ErrorCode} from '../errors/index.js';
 import {ensurePrivateDir} from '../crypto/index.js';
@@ -241,9 +241,7 @@ export class Daemon {
   async #listen(paths: ReturnType<typeof runPaths>): Promise<void> {
     // we hold the ledger: a socket file left here is a dead daemon's
     rmSync(paths.socket, {force: true});
-    const tmp = `${paths.token}.${process.pid}.tmp`;
-    writeFileSync(tmp, this.#token.toString('hex') + '\n', {mode: 0o600});
-    renameSync(tmp, paths.token);
+    writePrivateFile(paths.token, this.#token.toString('hex') + '\n');
     this.#server.maxConnections = this.#o.maxConnections ?? 64;
     this.#server.on('connection', (s) => this.#accept(s));
     const old = process.umask(0o177);
@@ -259,7 +257,7 @@ export class Daemon {
       process.umask(old);
     }
     chmodSync(paths.socket, 0o600);
-    writeFileSync(paths.pid, `${process.pid}\n`, {mode: 0o600});
+    writePrivateFile(paths.pid, `${process.pid}\n`);
   }
 
   #log(line: string): void {
@@ -455,6 +453,23 @@ export class Daemon {
   get stopReason(): string {
     return this.#stopReason;
   }
+}
+
+/**
+ * Write a 0600 file in run/ by a fresh temporary file renamed over it: whatever was planted at
+ * either name (a symlink to another file included) is replaced, never followed or written through.
+ */
+function writePrivateFile(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  rmSync(tmp, {force: true}); // removes a symlink itself, not its target
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
 }
 
 function sleep(ms: number): Promise<void> {

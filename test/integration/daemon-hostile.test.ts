@@ -1,10 +1,13 @@
-// Proves: a hostile client of the daemon's socket (same uid, valid token) cannot make the daemon buffer without bound.
+// Proves: a hostile client of the daemon's socket (same uid, valid token) cannot make the daemon buffer without bound, and files planted in run/ before boot are not followed.
 import {describe, it, before, after} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {createConnection, type Socket} from 'node:net';
-import {readFileSync} from 'node:fs';
-import {tmpDir} from '../helpers/index.js';
-import {Daemon, runPaths} from '../../src/kernel/index.js';
+import {readFileSync, symlinkSync, writeFileSync, lstatSync} from 'node:fs';
+import {join} from 'node:path';
+import {tmpDir, repoRoot} from '../helpers/index.js';
+import {daemonSpawn, daemonStop, binPath} from '../../src/cli/index.js';
+import {Daemon, runPaths, prepareHome} from '../../src/kernel/index.js';
+import {ensurePrivateDir} from '../../src/crypto/index.js';
 import {encodeFrame, FrameDecoder, PROTOCOL_VERSION, type UplinkMessage} from '../../src/protocol/index.js';
 
 /** A raw connection that has passed the handshake. */
@@ -67,5 +70,52 @@ describe('daemon: a client that never reads its socket', () => {
     for (let i = 0; i < 100 && !other.received.some((m) => m.t === 'res'); i++) await sleep(20);
     assert.ok(other.received.some((m) => m.t === 'res'));
     other.socket.destroy();
+  });
+});
+
+describe('daemon: files planted in run/ before it starts', () => {
+  const {dir: home, cleanup} = tmpDir('astrid-daemon-planted-');
+  const victim = join(home, 'victim.txt');
+  let d: Daemon | undefined;
+  before(() => {
+    prepareHome(home);
+    ensurePrivateDir(runPaths(home).dir);
+    writeFileSync(victim, 'precious\n');
+  });
+  after(async () => {
+    await d?.stop('test over');
+    cleanup();
+  });
+
+  it('a symlink at run/astrid.pid or run/token (or the token\'s temporary name) is replaced, never followed', async () => {
+    const p = runPaths(home);
+    symlinkSync(victim, p.pid);
+    symlinkSync(victim, p.token);
+    for (let pid = process.pid; pid < process.pid + 1; pid++) symlinkSync(victim, `${p.token}.${pid}.tmp`);
+    d = await Daemon.start({home});
+    assert.equal(readFileSync(victim, 'utf8'), 'precious\n');
+    assert.ok(!lstatSync(p.pid).isSymbolicLink());
+    assert.ok(!lstatSync(p.token).isSymbolicLink());
+    assert.equal(lstatSync(p.pid).mode & 0o777, 0o600);
+    assert.equal(lstatSync(p.token).mode & 0o777, 0o600);
+    assert.equal(readFileSync(p.pid, 'utf8').trim(), String(process.pid));
+  });
+});
+
+describe('daemon: a symlink planted at run/daemon.log', () => {
+  const {dir: home, cleanup} = tmpDir('astrid-daemon-log-');
+  const victim = join(home, 'victim.txt');
+  after(cleanup);
+
+  it('astrid start (in the background) does not append its log through it', async () => {
+    prepareHome(home);
+    ensurePrivateDir(runPaths(home).dir);
+    writeFileSync(victim, 'precious\n');
+    symlinkSync(victim, runPaths(home).log);
+    await daemonSpawn(home, binPath(repoRoot));
+    await daemonStop(home, 'test over');
+    assert.equal(readFileSync(victim, 'utf8'), 'precious\n');
+    assert.ok(!lstatSync(runPaths(home).log).isSymbolicLink());
+    assert.equal(lstatSync(runPaths(home).log).mode & 0o777, 0o600);
   });
 });
