@@ -5,7 +5,7 @@
  * (or exits, in which case the log's tail says why).
  */
 import {spawn} from 'node:child_process';
-import {closeSync, existsSync, openSync, readFileSync, statSync} from 'node:fs';
+import {closeSync, constants, existsSync, lstatSync, openSync, readFileSync, rmSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import {AstridError, ERROR_CODES, type ErrorCode} from '../errors/index.js';
 import {DaemonClient, livePid, prepareHome, runPaths, type KernelStatus} from '../kernel/index.js';
@@ -48,8 +48,10 @@ export async function daemonSpawn(home: string, binPath: string, timeoutMs = 180
     already.close();
     throw new AstridError('DAEMON_RUNNING', `a daemon already serves ${home} (pid ${livePid(home) ?? '?'}); astrid status, or astrid stop first`);
   }
+  // the log is appended to, never through a symlink planted in its place (that one is removed)
+  if (lstatSync(p.log, {throwIfNoEntry: false})?.isSymbolicLink() === true) rmSync(p.log, {force: true});
   const logStart = existsSync(p.log) ? statSync(p.log).size : 0;
-  const fd = openSync(p.log, 'a', 0o600);
+  const fd = openSync(p.log, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   let exited: string | undefined;
   try {
     const child = spawn(process.execPath, [binPath, 'start', '--foreground', '--home', home, ...(fullVerify ? ['--full-verify'] : [])], {detached: true, stdio: ['ignore', fd, fd], env: {...process.env, ASTRID_HOME: home}});

@@ -104,6 +104,7 @@ export const ERROR_CODES = [
   'ACTOR_NOT_FOUND',
   'SPAWN_INVALID',
   'SPAWN_TOO_DEEP',
+  'SPAWN_LIMIT',
   'SPAWN_FAILED',
   'SANDBOX_RESTART_LIMIT',
 ] as const;

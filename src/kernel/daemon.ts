@@ -20,7 +20,7 @@
  * requests in flight; a malformed frame closes that connection only, and is recorded.
  */
 import {createServer, type Server, type Socket} from 'node:net';
-import {chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs';
+import {chmodSync, closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync} from 'node:fs';
 import {randomBytes, timingSafeEqual} from 'node:crypto';
 import {AstridError, ERROR_CODES, type ErrorCode} from '../errors/index.js';
 import {ensurePrivateDir} from '../crypto/index.js';
@@ -65,6 +65,8 @@ export interface DaemonBoot {
 
 const PROGRESS_EVERY_MS = 100;
 const DRAIN_MS = 10_000;
+/** Bytes of answers and stream messages a connection may leave unread before it is closed (UPLINK_BUSY). */
+export const MAX_UNREAD_BYTES = 8 * 1024 * 1024;
 
 function errCode(e: unknown): ErrorCode {
   return e instanceof AstridError && (ERROR_CODES as readonly string[]).includes(e.code) ? e.code : 'INTERNAL';
@@ -243,9 +245,7 @@ export class Daemon {
   async #listen(paths: ReturnType<typeof runPaths>): Promise<void> {
     // we hold the ledger: a socket file left here is a dead daemon's
     rmSync(paths.socket, {force: true});
-    const tmp = `${paths.token}.${process.pid}.tmp`;
-    writeFileSync(tmp, this.#token.toString('hex') + '\n', {mode: 0o600});
-    renameSync(tmp, paths.token);
+    writePrivateFile(paths.token, this.#token.toString('hex') + '\n');
     this.#server.maxConnections = this.#o.maxConnections ?? 64;
     this.#server.on('connection', (s) => this.#accept(s));
     const old = process.umask(0o177);
@@ -261,7 +261,7 @@ export class Daemon {
       process.umask(old);
     }
     chmodSync(paths.socket, 0o600);
-    writeFileSync(paths.pid, `${process.pid}\n`, {mode: 0o600});
+    writePrivateFile(paths.pid, `${process.pid}\n`);
   }
 
   #log(line: string): void {
@@ -292,21 +292,25 @@ export class Daemon {
     let closeReason = 'client closed the connection';
     let onGone: () => void = () => undefined;
     const gone = new Promise<void>((r) => (onGone = r));
-    const send = (m: UplinkMessage): void => {
-      if (state === 'closed' || s.destroyed) return;
-      try {
-        s.write(encodeFrame(m));
-      } catch (e) {
-        // a result too large for a frame or not plain: tell the client instead
-        if (m.t === 'res') s.write(encodeFrame({t: 'err', id: m.id, code: errCode(e), message: (e as Error).message.slice(0, 1024), details: {}}));
-        else throw e;
-      }
-    };
     const close = (code: string, reason: string): void => {
       if (state === 'closed') return;
       closeCode = code;
       closeReason = reason;
       s.destroy();
+    };
+    const send = (m: UplinkMessage): void => {
+      if (state === 'closed' || s.destroyed) return;
+      let frame: Uint8Array;
+      try {
+        frame = encodeFrame(m);
+      } catch (e) {
+        // a result (or error details) too large for a frame or not plain: tell the client instead
+        if (m.t !== 'res' && m.t !== 'err') throw e;
+        frame = encodeFrame({t: 'err', id: m.id, code: errCode(e), message: (e as Error).message.slice(0, 1024), details: {}});
+      }
+      s.write(frame);
+      // a client that does not read what it asked for is not served without bound
+      if (s.writableLength > MAX_UNREAD_BYTES) close('UPLINK_BUSY', `more than ${MAX_UNREAD_BYTES} bytes of answers left unread`);
     };
     const refuse = (code: ErrorCode, reason: string): void => {
       this.#record('uplink.refused', {connection: id, code, reason: reason.slice(0, 1024)});
@@ -377,10 +381,16 @@ export class Daemon {
           continue;
         }
         inflight++;
-        const p = this.#dispatch(m.id, m.op, m.args, send, gone).finally(() => {
-          inflight--;
-          this.#inflight.delete(p);
-        });
+        const p = this.#dispatch(m.id, m.op, m.args, send, gone)
+          .catch((e: unknown) => {
+            // an answer that could not be sent at all: that connection ends, never the daemon
+            this.#log(`${id}: request ${m.op} could not be answered: ${(e as Error).message}`);
+            close('INTERNAL', 'a request could not be answered');
+          })
+          .finally(() => {
+            inflight--;
+            this.#inflight.delete(p);
+          });
         this.#inflight.add(p);
       }
     });
@@ -407,7 +417,12 @@ export class Daemon {
     } catch (e) {
       const code = errCode(e);
       if (code === 'INTERNAL') this.#log(`request ${op} failed: ${(e as Error).stack ?? String(e)}`);
-      const details = e instanceof AstridError ? plain(e.details) : {};
+      let details: unknown = {};
+      try {
+        details = e instanceof AstridError ? plain(e.details) : {};
+      } catch {
+        // details that are not plain data are left out, not allowed to take the daemon down
+      }
       send({t: 'err', id, code, message: String((e as Error).message ?? e).slice(0, 1024), details});
     }
   }
@@ -442,6 +457,23 @@ export class Daemon {
   get stopReason(): string {
     return this.#stopReason;
   }
+}
+
+/**
+ * Write a 0600 file in run/ by a fresh temporary file renamed over it: whatever was planted at
+ * either name (a symlink to another file included) is replaced, never followed or written through.
+ */
+function writePrivateFile(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  rmSync(tmp, {force: true}); // removes a symlink itself, not its target
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -7,6 +7,7 @@ export {openKernelState, type KernelState, type OpenOptions} from './open.js';
 export {systemClock, systemRandom, SimulatedClock, randomIds, type IdSource} from './clock.js';
 export {runSession, parseBudgetFlag, restartBackoffMs, MAX_RESTARTS, MAX_ACTIVATIONS_PER_RUN, type RunOptions, type RunResult} from './session.js';
 export {openCapsuleStore} from './capsules.js';
+export {MAX_SPAWN_DEPTH, MAX_SPAWNS_PER_TREE} from './spawn.js';
 export {statsProjection, statsView, type LedgerStats} from './stats.js';
 export {bootReport, type BootReport} from './boot.js';
 export {readAnchor, writeAnchor, anchorPath, ANCHOR_FILE} from './anchor.js';

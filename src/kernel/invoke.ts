@@ -13,7 +13,9 @@ import type {OpIO} from './op.js';
 
 /**
  * Plain data as it crosses the socket: keys whose value is undefined are dropped (as JSON
- * drops them), undefined in an array becomes null, Maps become objects, Sets arrays.
+ * drops them), undefined in an array becomes null, Maps become objects, Sets arrays. Keys are
+ * copied as data: a `__proto__` key is a key of the copy (which a closed argument schema then
+ * refuses), never its prototype.
  */
 export function plain(v: unknown, depth = 0): unknown {
   if (depth > 64) throw new AstridError('INTERNAL', 'result nested too deeply');
@@ -24,7 +26,10 @@ export function plain(v: unknown, depth = 0): unknown {
   if (v instanceof Map) return plain(Object.fromEntries(v), depth + 1);
   if (v instanceof Set) return plain([...v], depth + 1);
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) if (x !== undefined && typeof x !== 'function') out[k] = plain(x, depth + 1);
+  for (const [k, x] of Object.entries(v)) {
+    // defined, not assigned: an own `__proto__` key (JSON.parse makes them) stays a key and never becomes the prototype
+    if (x !== undefined && typeof x !== 'function') Object.defineProperty(out, k, {value: plain(x, depth + 1), enumerable: true, writable: true, configurable: true});
+  }
   return out;
 }
 

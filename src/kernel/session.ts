@@ -66,6 +66,8 @@ export interface RunOptions {
   readonly kv?: KvState;
   /** How deep in a chain of spawns this session is (0: started by a user). */
   readonly depth?: number;
+  /** The session tree's spawn count (a child shares its root's; a root session starts a fresh one). */
+  readonly tree?: {spawned: number};
   /**
    * With `ask`: when an activation opens approval requests, wait for the answers (or their
    * deadlines), and deliver the same message again if one was approved (at most
@@ -277,6 +279,7 @@ export async function runSession(k: KernelState, store: CapsuleStore, o: RunOpti
       ...(o.http ? {http: o.http} : {}),
       ...(o.random ? {random: o.random} : {}),
       ...(o.ids ? {ids: o.ids} : {}),
+      tree: o.tree ?? {spawned: 0},
     }});
   } finally {
     ownApprovals?.stop();
@@ -425,7 +428,7 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
         } else if (s.topic === 'svc.approval.request') {
           queue.push(await serveApprovalRequest(ledger, who, c.approvals, {capsule: loaded.name, hash: loaded.hash}, s));
         } else if (s.topic === 'svc.spawn') {
-          queue.push(await serveSpawn({ledger, home: k.home, authority, gate, who, capsule: loaded.name, tokens: c.tokenIds, depth: c.options.depth ?? 0, hashOf: (name) => c.installed.get(name)?.hash, run: (child) => runSession(k, c.store, {...c.inherited, ...child})}, s));
+          queue.push(await serveSpawn({ledger, home: k.home, authority, gate, who, capsule: loaded.name, tokens: c.tokenIds, depth: c.options.depth ?? 0, hashOf: (name) => c.installed.get(name)?.hash, tree: c.inherited.tree ?? {spawned: 0}, run: (child) => runSession(k, c.store, {...c.inherited, ...child})}, s));
         } else {
           sends.push({topic: s.topic, payload: s.payload});
           c.options.bus?.deliverRecorded({topic: s.topic as Topic, payload: s.payload, from: loaded.name, principal, session, corr: s.corr, seq: s.seq});

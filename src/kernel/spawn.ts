@@ -5,7 +5,8 @@
  * budget): never wider. Spawning is a resource like any other (`spawn:<capsule>`, checked by
  * the gate: manifest bound, token, budget, approval). The child's spending is charged to its
  * whole chain, so it comes out of the parent's budget; revoking the parent's token (as the
- * parent session does when it ends) revokes the child's. Depth is bounded.
+ * parent session does when it ends) revokes the child's. Depth is bounded, and so is breadth:
+ * a whole tree of sessions starts at most MAX_SPAWNS_PER_TREE children.
  */
 import {AstridError} from '../errors/index.js';
 import {checkPayload} from '../bus/index.js';
@@ -35,6 +36,8 @@ export interface ChildResult {
 
 /** How deep spawns may nest (a capsule spawning a capsule spawning ...). */
 export const MAX_SPAWN_DEPTH = 4;
+/** How many children one session tree (a session started by a user and all its descendants) may start. */
+export const MAX_SPAWNS_PER_TREE = 32;
 /** Child sends passed back to the parent (the rest are in the ledger). */
 const MAX_CHILD_SENDS = 16;
 const MAX_CHILD_SEND_BYTES = 32 * 1024;
@@ -51,6 +54,8 @@ export interface SpawnContext {
   readonly depth: number;
   /** The installed module hash of a capsule (undefined when none is installed by that name). */
   hashOf(name: string): string | undefined;
+  /** Children started so far by the whole session tree (shared by a root session and all its descendants). */
+  readonly tree: {spawned: number};
   /** Run the child session (runSession with the parent's kernel, store, quotas...). */
   run(o: ChildRun): Promise<ChildResult>;
 }
@@ -62,6 +67,7 @@ async function perform(c: SpawnContext, payload: unknown): Promise<Outcome> {
   if (!v.ok) return {ok: false, code: 'SPAWN_INVALID', reason: v.reason};
   const p = payload as {capsule: string; topic: string; input?: unknown; resources: string[]; budget?: Record<string, number>};
   if (c.depth >= MAX_SPAWN_DEPTH) return {ok: false, code: 'SPAWN_TOO_DEEP', reason: `spawns nest at most ${MAX_SPAWN_DEPTH} deep`};
+  if (c.tree.spawned >= MAX_SPAWNS_PER_TREE) return {ok: false, code: 'SPAWN_LIMIT', reason: `a session and its descendants start at most ${MAX_SPAWNS_PER_TREE} children`};
   // the target names the installed module too, so a grant may pin it (spawn:blake3:<hex>)
   const hash = c.hashOf(p.capsule);
   const d = c.gate.check({capsule: c.capsule, principal: c.who.principal, session: c.who.session, type: 'spawn', value: hash === undefined ? p.capsule : `${p.capsule}@blake3:${hash}`});
@@ -84,6 +90,7 @@ async function perform(c: SpawnContext, payload: unknown): Promise<Outcome> {
     }
   }
   if (child === undefined) return {ok: false, code: 'TOKEN_WIDENED', reason: `no token of this session can be narrowed to that: ${last}`};
+  c.tree.spawned++;
   try {
     const result = await c.run({capsule: p.capsule, grants: [], tokens: [child.id], topic: p.topic, input: p.input ?? {}, depth: c.depth + 1});
     return {ok: true, session: result.session, token: child.id, result};

@@ -2,7 +2,7 @@
 import {after, before, describe, it} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {join} from 'node:path';
-import {openAuthority, openCapsuleStore, openKernelState, runSession, type KernelState, type RunResult} from '../../src/kernel/index.js';
+import {MAX_SPAWNS_PER_TREE, openAuthority, openCapsuleStore, openKernelState, runSession, type KernelState, type RunResult} from '../../src/kernel/index.js';
 import type {AnyEntry, BodyByKind, EntryKind} from '../../src/ledger/index.js';
 import {unpackUntrusted, type CapsuleStore} from '../../src/sandbox/index.js';
 import {parseTokenId} from '../../src/capabilities/index.js';
@@ -115,5 +115,22 @@ describe('services: spawn', () => {
     }
     assert.equal(cur?.code, 'SPAWN_TOO_DEEP');
     assert.equal(depth, 4);
+  });
+
+  it('a capsule spawning itself several times per activation (breadth, not depth) stops at the tree bound', async () => {
+    const name = 'fan';
+    const self = {capsule: name, topic: 'test.x', input: {}, resources: ['bus.send:svc.spawn', `spawn:${name}`]};
+    await store.install(await watCapsule(pkgs, {fixture: 'send-fan', name, request: msgpack({topic: 'svc.spawn', payload: self}), sends: ['svc.spawn'], spawn: [name]}));
+    const from = k.ledger.head.seq;
+    const r = await runSession(k, store, {capsule: name, grants: ['bus.send:svc.spawn', `spawn:${name}`], topic: 'test.x', input: {}});
+    assert.equal(r.status, 'ok', r.message);
+    let started = 0;
+    const codes = new Set<string>();
+    for await (const e of k.ledger.entries({from: from + 1})) {
+      if (e.entry.kind === 'session.started') started++;
+      if (e.entry.kind === 'service.result' && e.entry.body.service === 'spawn') codes.add(e.entry.body.code);
+    }
+    assert.equal(started, 1 + MAX_SPAWNS_PER_TREE, 'the root session and at most MAX_SPAWNS_PER_TREE children');
+    assert.ok(codes.has('SPAWN_LIMIT'), [...codes].join(','));
   });
 });
