@@ -1,6 +1,8 @@
 import {Flags} from '@oclif/core';
 import {AstridCommand, busWatch, type WatchResult} from '../src/cli/index.js';
 
+type Watched = WatchResult & {messages: Array<Record<string, unknown>>};
+
 export default class Watch extends AstridCommand {
   static override summary = 'Watch messages on the kernel bus as sessions send them.';
   static override description =
@@ -15,7 +17,7 @@ export default class Watch extends AstridCommand {
     timeout: Flags.integer({description: 'stop after this many seconds', min: 1, max: 86_400}),
   };
 
-  async run(): Promise<WatchResult> {
+  async run(): Promise<Watched> {
     const {argv, flags} = await this.parse(Watch);
     const patterns = (argv as string[]).length > 0 ? (argv as string[]) : ['>'];
     const r = await busWatch(

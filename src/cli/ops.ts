@@ -5,13 +5,22 @@
  * directory is known.
  */
 import {resolve} from 'node:path';
-import {invoke, type ChannelCall, type ApprovalView, type AttenuateFlags, type GrantFlags, type ShowQuery, type StreamHooks} from '../kernel/index.js';
+import {invoke, type ChannelCall, type EntryView, type WatchResult, type ApprovalView, type AttenuateFlags, type GrantFlags, type ShowQuery, type StreamHooks} from '../kernel/index.js';
 
 type Progress = (done: number, total: number) => void;
 const progressOnly = (p?: Progress): StreamHooks => (p === undefined ? {} : {progress: (d, t) => p(d, t)});
 
 export const auditNote = (home: string, text: string, session?: string) => invoke(home, 'audit.note', {text, ...(session === undefined ? {} : {session})});
-export const auditShow = (home: string, q: ShowQuery) => invoke(home, 'audit.show', q);
+/** Entries matching the query, oldest first (they arrive in chunks: a ledger is larger than one frame). */
+export const auditShow = async (home: string, q: ShowQuery): Promise<EntryView[]> => {
+  const out: EntryView[] = [];
+  await invoke(home, 'audit.show', q, {
+    event: (e) => {
+      if (e.type === 'entries' && Array.isArray(e.items)) out.push(...(e.items as EntryView[]));
+    },
+  });
+  return out;
+};
 export const auditVerify = (home: string, onProgress?: Progress) => invoke(home, 'audit.verify', {}, progressOnly(onProgress));
 export const auditExport = (home: string, out: string, onProgress?: Progress) => invoke(home, 'audit.export', {out: resolve(out)}, progressOnly(onProgress));
 
@@ -74,5 +83,19 @@ export const sessionList = (home: string, all: boolean) => invoke(home, 'session
 export const sessionShow = (home: string, id: string) => invoke(home, 'session.show', {id});
 export const sessionEnd = (home: string, id: string, reason: string) => invoke(home, 'session.end', {id, reason});
 export const actorInspect = (home: string, id?: string) => invoke(home, 'actor.inspect', id === undefined ? {} : {id});
-export const busWatch = (home: string, a: {patterns: string[]; limit?: number; timeoutMs?: number; collect?: boolean}, onEvent: (e: Record<string, unknown>) => void) =>
-  invoke(home, 'bus.watch', a, {event: onEvent});
+/** Watch the kernel bus; with `collect`, the messages are also kept here and returned (for --json). */
+export const busWatch = async (
+  home: string,
+  a: {patterns: string[]; limit?: number; timeoutMs?: number; collect?: boolean},
+  onEvent: (e: Record<string, unknown>) => void,
+): Promise<WatchResult & {messages: Array<Record<string, unknown>>}> => {
+  const messages: Array<Record<string, unknown>> = [];
+  const {collect, ...args} = a;
+  const r = await invoke(home, 'bus.watch', args, {
+    event: (e) => {
+      if (collect === true && e.type === 'message') messages.push(e);
+      onEvent(e);
+    },
+  });
+  return {...r, messages};
+};

@@ -46,6 +46,7 @@ function readToken(path: string): string {
   } catch (cause) {
     throw new AstridError('UPLINK_AUTH_FAILED', `cannot read the daemon's token file ${path}`, {cause});
   }
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw new AstridError('UPLINK_PERMISSIONS', `${path} belongs to uid ${st.uid}, not to this user; refusing to use it`);
   if ((st.mode & 0o077) !== 0) throw new AstridError('UPLINK_PERMISSIONS', `${path} is readable by others (mode ${(st.mode & 0o777).toString(8)}); refusing to use it`);
   if (st.size > 256) throw new AstridError('UPLINK_AUTH_FAILED', `${path} is not a token file`);
   return readFileSync(path, 'utf8').trim();

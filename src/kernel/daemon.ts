@@ -67,6 +67,8 @@ const PROGRESS_EVERY_MS = 100;
 const DRAIN_MS = 10_000;
 /** Bytes of answers and stream messages a connection may leave unread before it is closed (UPLINK_BUSY). */
 export const MAX_UNREAD_BYTES = 8 * 1024 * 1024;
+/** A streaming operation waits until fewer than this many bytes of its answers are unread. */
+const DRAIN_BELOW_BYTES = 1024 * 1024;
 
 function errCode(e: unknown): ErrorCode {
   return e instanceof AstridError && (ERROR_CODES as readonly string[]).includes(e.code) ? e.code : 'INTERNAL';
@@ -269,11 +271,18 @@ export class Daemon {
   }
 
   #record(kind: 'uplink.opened' | 'uplink.refused' | 'uplink.closed', body: Record<string, unknown>): void {
+    // Fail secure: a daemon whose ledger refuses its records serves nobody (the gate already
+    // denies every action then; this also stops it answering requests it cannot record).
+    const failed = (e: unknown): void => {
+      if (this.#stopping !== undefined) return; // closing: records after the close are expected to fail
+      this.#log(`the ledger refused an uplink record (${(e as Error).message}): stopping`);
+      void this.stop('the ledger refuses appends');
+    };
     try {
       // attributed to the owner: the socket admits only the owner's uid
-      void this.#rt.k.ledger.append({kind, body: body as never, session: 'uplink', principal: 'owner', actor: 'daemon'}).catch(() => undefined);
-    } catch {
-      // a closed or failed ledger: the daemon is stopping
+      this.#rt.k.ledger.append({kind, body: body as never, session: 'uplink', principal: 'owner', actor: 'daemon'}).catch(failed);
+    } catch (e) {
+      failed(e);
     }
   }
 
@@ -312,6 +321,19 @@ export class Daemon {
       // a client that does not read what it asked for is not served without bound
       if (s.writableLength > MAX_UNREAD_BYTES) close('UPLINK_BUSY', `more than ${MAX_UNREAD_BYTES} bytes of answers left unread`);
     };
+    /** Resolves once fewer than 1 MiB of answers wait unread (or the connection is gone). */
+    const drain = (): Promise<void> =>
+      s.destroyed || s.writableLength < DRAIN_BELOW_BYTES
+        ? Promise.resolve()
+        : new Promise<void>((r) => {
+            const done = (): void => {
+              s.off('drain', done);
+              s.off('close', done);
+              r();
+            };
+            s.on('drain', done);
+            s.on('close', done);
+          });
     const refuse = (code: ErrorCode, reason: string): void => {
       this.#record('uplink.refused', {connection: id, code, reason: reason.slice(0, 1024)});
       send({t: 'refused', code, message: reason.slice(0, 1024)});
@@ -381,7 +403,7 @@ export class Daemon {
           continue;
         }
         inflight++;
-        const p = this.#dispatch(m.id, m.op, m.args, send, gone)
+        const p = this.#dispatch(m.id, m.op, m.args, send, gone, drain)
           .catch((e: unknown) => {
             // an answer that could not be sent at all: that connection ends, never the daemon
             this.#log(`${id}: request ${m.op} could not be answered: ${(e as Error).message}`);
@@ -396,11 +418,12 @@ export class Daemon {
     });
   }
 
-  async #dispatch(id: number, op: string, args: unknown, send: (m: UplinkMessage) => void, gone: Promise<void>): Promise<void> {
+  async #dispatch(id: number, op: string, args: unknown, send: (m: UplinkMessage) => void, gone: Promise<void>, drain: () => Promise<void>): Promise<void> {
     let last = 0;
     const io: OpIO = {
       via: 'cli',
       gone,
+      drain,
       progress: (done, total, step) => {
         const now = this.#rt.k.clock.now();
         if (done < total && now - last < PROGRESS_EVERY_MS) return;

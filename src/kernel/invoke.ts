@@ -38,6 +38,7 @@ export function localIO(hooks: StreamHooks, call: ChannelCall, via: OpIO['via'] 
   return {
     via,
     gone: new Promise<void>(() => undefined), // the caller is this process: it is gone only when it exits
+    drain: () => Promise.resolve(),
     progress: (d, t, step) => hooks.progress?.(d, t, step),
     event: (e) => hooks.event?.(plain(e) as Record<string, unknown>, call),
   };

@@ -28,6 +28,10 @@ export interface ShowQuery {
   readonly limit?: number;
 }
 
+/** audit.show sends entries in chunks of at most this many, or about this many stored bytes (hex in JSON doubles them). */
+const SHOW_CHUNK_ENTRIES = 500;
+const SHOW_CHUNK_BYTES = 128 * 1024;
+
 /** An unsigned tail longer than this (in entry time) is an error for `audit verify`. */
 export const MAX_UNSIGNED_TAIL_MS = 60_000;
 
@@ -65,7 +69,7 @@ export const auditOps = {
       if (q.from !== undefined && q.from < 1) throw new AstridError('INPUT_INVALID', '--from must be >= 1');
       if (q.limit !== undefined && q.limit < 0) throw new AstridError('INPUT_INVALID', '--limit must be >= 0');
     },
-    async run(rt, q): Promise<EntryView[]> {
+    async run(rt, q, io): Promise<{count: number}> {
       const query: EntryQuery = {
         ...(q.session === undefined ? {} : {session: q.session}),
         ...(q.actor === undefined ? {} : {actor: q.actor}),
@@ -73,9 +77,23 @@ export const auditOps = {
         ...(q.from === undefined ? {} : {from: q.from}),
         ...(q.limit === undefined ? {} : {limit: q.limit}),
       };
-      const out: EntryView[] = [];
-      for await (const e of rt.k.ledger.entries(query)) out.push(entryView(e));
-      return out;
+      // streamed in chunks (a whole ledger does not fit one frame), waiting for the caller to keep up
+      let batch: EntryView[] = [];
+      let bytes = 0;
+      let count = 0;
+      for await (const e of rt.k.ledger.entries(query)) {
+        batch.push(entryView(e));
+        count++;
+        bytes += e.bytes.length;
+        if (batch.length >= SHOW_CHUNK_ENTRIES || bytes >= SHOW_CHUNK_BYTES) {
+          io.event({type: 'entries', items: batch});
+          batch = [];
+          bytes = 0;
+          await io.drain();
+        }
+      }
+      if (batch.length > 0) io.event({type: 'entries', items: batch});
+      return {count};
     },
   }),
 

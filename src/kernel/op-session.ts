@@ -202,7 +202,6 @@ export const actorOps = {
 export interface WatchResult {
   readonly count: number;
   readonly reason: 'limit' | 'timeout' | 'gone' | 'stopping';
-  readonly messages: ReadonlyArray<Record<string, unknown>>;
 }
 
 export const busOps = {
@@ -219,7 +218,6 @@ export const busOps = {
         patterns: Type.Array(Str(256), {minItems: 1, maxItems: 16}),
         limit: Type.Optional(Type.Integer({minimum: 1, maximum: 100_000})),
         timeoutMs: Type.Optional(Type.Integer({minimum: 1, maximum: 24 * 3600_000})),
-        collect: Type.Optional(Type.Boolean()),
       },
       closed,
     ),
@@ -234,7 +232,6 @@ export const busOps = {
     },
     async run(rt, a, io): Promise<WatchResult> {
       const bus = rt.bus();
-      const messages: Array<Record<string, unknown>> = [];
       let count = 0;
       let finish: (reason: WatchResult['reason']) => void = () => undefined;
       const done = new Promise<WatchResult['reason']>((r) => (finish = r));
@@ -244,8 +241,7 @@ export const busOps = {
             if (count >= (a.limit ?? Infinity)) return;
             count++;
             const view = {topic: m.topic, from: m.from, session: m.session, principal: m.principal, seq: m.seq, payload: payloadJson(m.payload)};
-            io.event({type: 'message', ...view});
-            if (a.collect === true && messages.length < 10_000) messages.push(view);
+            io.event({type: 'message', ...view}); // a caller that does not keep up is cut off by the daemon's unread limit
             if (count >= (a.limit ?? Infinity)) finish('limit');
           },
           complete: () => finish('stopping'),
@@ -255,7 +251,7 @@ export const busOps = {
       void io.gone.then(() => finish('gone'));
       try {
         const reason = await done;
-        return {count, reason, messages};
+        return {count, reason};
       } finally {
         if (timer !== undefined) clearTimeout(timer);
         for (const s of subs) s.unsubscribe();

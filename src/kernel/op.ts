@@ -18,6 +18,8 @@ export interface OpIO {
   readonly via: 'cli';
   /** Resolves when the caller has gone (its connection closed): long-running operations end then. */
   readonly gone: Promise<void>;
+  /** Resolves when the caller has room for more events (its connection's unread answers are few): stream with it. */
+  drain(): Promise<void>;
 }
 
 export interface OpSpec<S extends TSchema = TSchema, R = unknown> {

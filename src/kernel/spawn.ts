@@ -96,6 +96,9 @@ async function perform(c: SpawnContext, payload: unknown): Promise<Outcome> {
     return {ok: true, session: result.session, token: child.id, result};
   } catch (e) {
     return {ok: false, code: e instanceof AstridError ? e.code : 'SPAWN_FAILED', reason: (e as Error).message};
+  } finally {
+    // the child's token lives as long as the child session, whatever the parent runs under
+    await c.authority.revoke(child.id, 'child session ended', {session: c.who.session, principal: c.who.principal, actor: 'svc.spawn'}).catch(() => undefined);
   }
 }
 

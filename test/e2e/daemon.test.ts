@@ -12,6 +12,7 @@ import {join} from 'node:path';
 import {runCli, runCliAsync, tmpDir, cliOk, cliFails, repoRoot, type Json} from '../helpers/index.js';
 import {watCapsule} from '../helpers/wat-capsule.js';
 import {encodeFrame, FrameDecoder, PROTOCOL_VERSION, type UplinkMessage} from '../../src/protocol/index.js';
+import {openKernelState} from '../../src/kernel/index.js';
 import {xorshift32} from '../helpers/prng.js';
 import {ClassicLevel} from 'classic-level';
 import {spawn} from 'node:child_process';
@@ -491,5 +492,29 @@ describe('daemon: its socket removed under it', () => {
     assert.equal(alive, false, 'the daemon process is gone');
     const v = cliOk(runCli(['audit', 'verify', '--json'], home));
     assert.equal(v.ok, true);
+  });
+});
+
+describe('daemon: answers larger than a frame', () => {
+  const {dir: home, cleanup} = tmpDir('astrid-daemon-big-');
+  after(() => {
+    stop(home);
+    cleanup();
+  });
+
+  it('audit show streams a ledger of several MiB through the daemon in chunks, in order, nothing lost', async () => {
+    const k = await openKernelState({home, mode: 'write'});
+    const text = 'x'.repeat(2000);
+    const acks = await Promise.all(Array.from({length: 3000}, (_, i) => k.ledger.append({kind: 'note', body: {text: `${i} ${text}`}})));
+    await k.close();
+    start(home);
+    const r = await runCliAsync(['audit', 'show', '--kind', 'note', '--limit', '5000', '--json'], home); // stdout is several MiB: not spawnSync's buffer
+    const shown = cliOk(r) as unknown as Json[];
+    assert.equal(shown.length, 3000);
+    assert.deepEqual(
+      shown.map((e) => e.seq),
+      acks.map((a) => a.seq),
+    );
+    assert.ok(r.stdout.length > 6 * 1024 * 1024, 'more than a frame holds');
   });
 });
