@@ -5,7 +5,7 @@
  * directory is known.
  */
 import {resolve} from 'node:path';
-import {invoke, type ChannelCall, type EntryView, type WatchResult, type ApprovalView, type AttenuateFlags, type GrantFlags, type ShowQuery, type StreamHooks} from '../kernel/index.js';
+import {invoke, type ChannelCall, type EntryView, type WatchResult, type SessionView, type TokenView, type ApprovalView, type AttenuateFlags, type GrantFlags, type ShowQuery, type StreamHooks} from '../kernel/index.js';
 
 type Progress = (done: number, total: number) => void;
 const progressOnly = (p?: Progress): StreamHooks => (p === undefined ? {} : {progress: (d, t) => p(d, t)});
@@ -36,14 +36,25 @@ export const grantIssue = (home: string, f: GrantFlags) => {
   const {caveats, resources, ...rest} = f;
   return invoke(home, 'grant.issue', {...rest, resources: [...resources], ...(caveats ? {caveats: [...caveats]} : {})});
 };
-export const grantList = (home: string, principal?: string) => invoke(home, 'grant.list', principal === undefined ? {} : {principal});
+/** Run a listing operation, collecting the items it streams (a list may be larger than one frame). */
+async function listOf<T>(run: (hooks: {event: (e: Record<string, unknown>) => void}) => Promise<unknown>): Promise<T[]> {
+  const out: T[] = [];
+  await run({
+    event: (e) => {
+      if (e.type === 'items' && Array.isArray(e.items)) out.push(...(e.items as T[]));
+    },
+  });
+  return out;
+}
+
+export const grantList = (home: string, principal?: string) => listOf<TokenView>((h) => invoke(home, 'grant.list', principal === undefined ? {} : {principal}, h));
 export const tokenShow = (home: string, id: string) => invoke(home, 'token.show', {id});
 export const tokenAttenuate = (home: string, f: AttenuateFlags) => {
   const {caveats, resources, ...rest} = f;
   return invoke(home, 'token.attenuate', {...rest, ...(resources ? {resources: [...resources]} : {}), ...(caveats ? {caveats: [...caveats]} : {})});
 };
 export const tokenRevoke = (home: string, id: string, reason: string) => invoke(home, 'token.revoke', {id, reason});
-export const approvalsList = (home: string, all: boolean) => invoke(home, 'approval.list', {all});
+export const approvalsList = (home: string, all: boolean) => listOf<ApprovalView>((h) => invoke(home, 'approval.list', {all}, h));
 export const approvalAnswer = (home: string, id: string, answer: 'approved' | 'denied', scope: 'once' | 'session' | 'always' | undefined, reason: string | undefined): Promise<ApprovalView> =>
   invoke(home, 'approval.answer', {id, answer, ...(scope === undefined ? {} : {scope}), ...(reason === undefined ? {} : {reason})});
 
@@ -79,7 +90,7 @@ export const runCapsule = (home: string, f: RunFlags, onEvent?: (e: Record<strin
     onEvent === undefined ? {} : {event: onEvent},
   );
 
-export const sessionList = (home: string, all: boolean) => invoke(home, 'session.list', {all});
+export const sessionList = (home: string, all: boolean) => listOf<SessionView>((h) => invoke(home, 'session.list', {all}, h));
 export const sessionShow = (home: string, id: string) => invoke(home, 'session.show', {id});
 export const sessionEnd = (home: string, id: string, reason: string) => invoke(home, 'session.end', {id, reason});
 export const actorInspect = (home: string, id?: string) => invoke(home, 'actor.inspect', id === undefined ? {} : {id});

@@ -15,7 +15,7 @@ export {openAuthority, budgetBook, ownerKey, principalKey, createPrincipal, appr
 export {loadPolicy, POLICY_FILE} from './policy.js';
 export {KernelRuntime, type DaemonFacts, type LiveSession} from './runtime.js';
 export {OPS, isOpName, checkedOp, type OpName, type OpArgs, type OpResult} from './ops.js';
-export {defineOp, type OpSpec, type OpIO} from './op.js';
+export {defineOp, streamItems, type OpSpec, type OpIO} from './op.js';
 export {invoke, invokeLocal, daemonRunning, plain} from './invoke.js';
 export {DaemonClient, runPaths, RUN_DIR, type StreamHooks, type ChannelCall} from './client.js';
 export {Daemon, livePid, type DaemonOptions, type DaemonBoot} from './daemon.js';

@@ -9,7 +9,7 @@ import {AstridError} from '../errors/index.js';
 import {toHex} from '../crypto/index.js';
 import {BUDGET_AXES, RESOURCE_TYPES, parseTokenId, tokenJson, tokenToText, type ApprovalRecord, type Authority, type Caveat, type TokenBudget} from '../capabilities/index.js';
 import {createPrincipal, principalKey} from './authority.js';
-import {defineOp} from './op.js';
+import {defineOp, streamItems} from './op.js';
 
 const Str = (max: number) => Type.String({maxLength: max});
 const Strs = (n: number, max: number) => Type.Array(Str(max), {maxItems: n});
@@ -276,9 +276,11 @@ export const authorityOps = {
   'grant.list': defineOp({
     mode: 'read',
     args: Type.Object({principal: Type.Optional(Str(128))}, closed),
-    async run(rt, {principal}): Promise<TokenView[]> {
+    async run(rt, {principal}, io): Promise<{count: number}> {
       const a = await rt.authority();
-      return a.tokensFor(principal).map((id) => view(a, id));
+      return streamItems(io, (function* () {
+        for (const id of a.tokensFor(principal)) yield view(a, id);
+      })());
     },
   }),
 
@@ -298,10 +300,10 @@ export const authorityOps = {
   'approval.list': defineOp({
     mode: 'read',
     args: Type.Object({all: Type.Boolean()}, closed),
-    async run(rt, {all}): Promise<ApprovalView[]> {
+    async run(rt, {all}, io): Promise<{count: number}> {
       const now = rt.k.clock.now();
       const s = await rt.approvals();
-      return (all ? s.all() : s.pending(now)).map((r) => approvalView(r, now));
+      return streamItems(io, (all ? s.all() : s.pending(now)).map((r) => approvalView(r, now)));
     },
   }),
 

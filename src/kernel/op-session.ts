@@ -4,7 +4,7 @@
  */
 import {Type} from '@sinclair/typebox';
 import {AstridError} from '../errors/index.js';
-import {defineOp} from './op.js';
+import {defineOp, streamItems} from './op.js';
 import {runSession, parseBudgetFlag, checkGrants, type RunResult} from './session.js';
 import {isTopic, parsePattern} from '../topics/index.js';
 import {parseTokenBudget} from './op-authority.js';
@@ -137,9 +137,9 @@ export const sessionOps = {
   'session.list': defineOp({
     mode: 'read',
     args: Type.Object({all: Type.Boolean()}, closed),
-    async run(rt, {all}): Promise<SessionView[]> {
+    async run(rt, {all}, io): Promise<{count: number}> {
       const out = [...(await rt.sessions.current()).values()].filter((s) => all || s.status === 'running').sort((a, b) => b.startedSeq - a.startedSeq);
-      return out.map((s) => ({...s, live: rt.live.has(s.id)}));
+      return streamItems(io, out.map((s): SessionView => ({...s, live: rt.live.has(s.id)})));
     },
   }),
 

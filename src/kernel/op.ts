@@ -37,6 +37,26 @@ export interface OpSpec<S extends TSchema = TSchema, R = unknown> {
   run(rt: KernelRuntime, args: Static<S>, io: OpIO): Promise<R>;
 }
 
+/**
+ * Send a list to the caller as `{type: 'items', items}` events of at most `chunk` items,
+ * waiting while it falls behind: a list may be larger than one frame. Returns how many.
+ */
+export async function streamItems(io: OpIO, items: Iterable<unknown>, chunk = 200): Promise<{count: number}> {
+  let batch: unknown[] = [];
+  let count = 0;
+  for (const x of items) {
+    batch.push(x);
+    count++;
+    if (batch.length >= chunk) {
+      io.event({type: 'items', items: batch});
+      batch = [];
+      await io.drain();
+    }
+  }
+  if (batch.length > 0) io.event({type: 'items', items: batch});
+  return {count};
+}
+
 /** Define an operation (keeps the argument type tied to its schema). */
 export function defineOp<S extends TSchema, R>(spec: OpSpec<S, R>): OpSpec<S, R> {
   return spec;

@@ -12,7 +12,7 @@ import {join} from 'node:path';
 import {runCli, runCliAsync, tmpDir, cliOk, cliFails, repoRoot, type Json} from '../helpers/index.js';
 import {watCapsule} from '../helpers/wat-capsule.js';
 import {encodeFrame, FrameDecoder, PROTOCOL_VERSION, type UplinkMessage} from '../../src/protocol/index.js';
-import {openKernelState} from '../../src/kernel/index.js';
+import {openAuthority, openKernelState} from '../../src/kernel/index.js';
 import {xorshift32} from '../helpers/prng.js';
 import {ClassicLevel} from 'classic-level';
 import {spawn} from 'node:child_process';
@@ -516,5 +516,18 @@ describe('daemon: answers larger than a frame', () => {
       acks.map((a) => a.seq),
     );
     assert.ok(r.stdout.length > 6 * 1024 * 1024, 'more than a frame holds');
+  });
+
+  it('lists (grants) larger than a frame stream too', async () => {
+    stop(home);
+    const k = await openKernelState({home, mode: 'write'});
+    const a = await openAuthority(k, 'write');
+    for (let i = 0; i < 2500; i++) await a.grant({to: 'owner', resources: [`kv:ns${i}`, `fs.read:/srv/project-${i}/**`], via: 'test'});
+    await k.close();
+    start(home);
+    const r = await runCliAsync(['grants', '--json'], home);
+    const list = cliOk(r) as unknown as Json[];
+    assert.ok(list.length >= 2500, `${list.length} tokens`);
+    assert.ok(r.stdout.length > 1024 * 1024, 'more than a frame holds');
   });
 });
