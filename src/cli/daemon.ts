@@ -8,7 +8,7 @@ import {spawn} from 'node:child_process';
 import {closeSync, constants, existsSync, lstatSync, openSync, readFileSync, rmSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import {AstridError, ERROR_CODES, type ErrorCode} from '../errors/index.js';
-import {DaemonClient, livePid, prepareHome, runPaths, type KernelStatus} from '../kernel/index.js';
+import {DaemonClient, daemonRunning, livePid, prepareHome, runPaths, type KernelStatus} from '../kernel/index.js';
 import {ensurePrivateDir, loadOrCreateKernelKey} from '../crypto/index.js';
 
 /** The daemon's status, or `{running: false}` when none answers. */
@@ -43,9 +43,7 @@ export async function daemonSpawn(home: string, binPath: string, timeoutMs = 180
   loadOrCreateKernelKey(home);
   const p = runPaths(home);
   ensurePrivateDir(p.dir);
-  const already = await DaemonClient.connect(home, 'cli').catch(() => undefined);
-  if (already !== undefined) {
-    already.close();
+  if (await daemonRunning(home, 'cli')) {
     throw new AstridError('DAEMON_RUNNING', `a daemon already serves ${home} (pid ${livePid(home) ?? '?'}); astrid status, or astrid stop first`);
   }
   // the log is appended to, never through a symlink planted in its place (that one is removed)

@@ -68,6 +68,6 @@ export {
   type WatchResult,
 } from '../kernel/index.js';
 export type {VerifyReport, ExportResult} from '../ledger/index.js';
-export type {BootReport, RunResult} from '../kernel/index.js';
+export type {RunResult} from '../kernel/index.js';
 export type {BuildResult} from '../sandbox/index.js';
 export {secretSet, secretList, secretRemove, readSecretValue, type SecretView} from './secrets.js';

@@ -192,3 +192,14 @@ export class DaemonClient {
     this.#fail(new AstridError('UPLINK_CLOSED', 'closed by the client'));
   }
 }
+
+/** True when a daemon answers on the home's socket (even one that refuses us: it holds the home). */
+export async function daemonRunning(home: string, client = 'probe', timeoutMs = 2000): Promise<boolean> {
+  try {
+    const c = await DaemonClient.connect(home, client, timeoutMs);
+    c?.close();
+    return c !== undefined;
+  } catch {
+    return true;
+  }
+}

@@ -32,7 +32,7 @@ import {ASTRID_VERSION} from './boot.js';
 import {KernelRuntime} from './runtime.js';
 import {checkedOp} from './ops.js';
 import {plain} from './invoke.js';
-import {DaemonClient, runPaths} from './client.js';
+import {daemonRunning, runPaths} from './client.js';
 import {systemClock} from './clock.js';
 import type {OpIO} from './op.js';
 
@@ -159,7 +159,7 @@ export class Daemon {
     prepareHome(o.home);
     const paths = runPaths(o.home);
     ensurePrivateDir(paths.dir);
-    if (await socketAnswers(o.home)) throw new AstridError('DAEMON_RUNNING', `a daemon already serves ${o.home} (pid ${livePid(o.home) ?? '?'}); astrid stop first`);
+    if (await daemonRunning(o.home)) throw new AstridError('DAEMON_RUNNING', `a daemon already serves ${o.home} (pid ${livePid(o.home) ?? '?'}); astrid stop first`);
     let k;
     try {
       k = await openKernelState({home: o.home, mode: 'write', clock});
@@ -508,16 +508,4 @@ async function within(p: Promise<unknown>, ms: number): Promise<void> {
   let t: NodeJS.Timeout | undefined;
   await Promise.race([p, new Promise<void>((r) => (t = setTimeout(r, ms)))]);
   clearTimeout(t);
-}
-
-/** True when something accepts connections on the socket. */
-async function socketAnswers(home: string): Promise<boolean> {
-  if (!existsSync(runPaths(home).socket)) return false;
-  try {
-    const c = await DaemonClient.connect(home, 'probe', 2000);
-    c?.close();
-    return c !== undefined;
-  } catch {
-    return true;
-  }
 }

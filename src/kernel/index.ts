@@ -9,15 +9,15 @@ export {runSession, parseBudgetFlag, restartBackoffMs, MAX_RESTARTS, MAX_ACTIVAT
 export {openCapsuleStore} from './capsules.js';
 export {MAX_SPAWN_DEPTH, MAX_SPAWNS_PER_TREE} from './spawn.js';
 export {statsProjection, statsView, type LedgerStats} from './stats.js';
-export {bootReport, type BootReport} from './boot.js';
+export {ASTRID_VERSION} from './boot.js';
 export {readAnchor, writeAnchor, anchorPath, ANCHOR_FILE} from './anchor.js';
 export {openAuthority, budgetBook, ownerKey, principalKey, createPrincipal, approvalService, OWNER_KEY_FILE, PRINCIPALS_DIR} from './authority.js';
 export {loadPolicy, POLICY_FILE} from './policy.js';
 export {KernelRuntime, type DaemonFacts, type LiveSession} from './runtime.js';
 export {OPS, isOpName, checkedOp, type OpName, type OpArgs, type OpResult} from './ops.js';
 export {defineOp, streamItems, type OpSpec, type OpIO} from './op.js';
-export {invoke, invokeLocal, daemonRunning, plain} from './invoke.js';
-export {DaemonClient, runPaths, RUN_DIR, type StreamHooks, type ChannelCall} from './client.js';
+export {invoke, invokeLocal, plain} from './invoke.js';
+export {DaemonClient, daemonRunning, runPaths, RUN_DIR, type StreamHooks, type ChannelCall} from './client.js';
 export {Daemon, livePid, type DaemonOptions, type DaemonBoot} from './daemon.js';
 export {sessionsProjection, capsulesProjection, LiveProjection, type SessionRecord, type CapsuleRecord} from './sessions.js';
 export {entryView, jsonSafe, payloadJson, type EntryView} from './views.js';

@@ -73,14 +73,3 @@ export async function invoke<N extends OpName>(home: string, name: N, args: OpAr
     c.close();
   }
 }
-
-/** True when a daemon answers on this home's socket. */
-export async function daemonRunning(home: string): Promise<boolean> {
-  try {
-    const c = await DaemonClient.connect(home);
-    c?.close();
-    return c !== undefined;
-  } catch {
-    return true; // something answers, even if it refused us
-  }
-}
