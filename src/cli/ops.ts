@@ -11,16 +11,19 @@ type Progress = (done: number, total: number) => void;
 const progressOnly = (p?: Progress): StreamHooks => (p === undefined ? {} : {progress: (d, t) => p(d, t)});
 
 export const auditNote = (home: string, text: string, session?: string) => invoke(home, 'audit.note', {text, ...(session === undefined ? {} : {session})});
-/** Entries matching the query, oldest first (they arrive in chunks: a ledger is larger than one frame). */
-export const auditShow = async (home: string, q: ShowQuery): Promise<EntryView[]> => {
-  const out: EntryView[] = [];
-  await invoke(home, 'audit.show', q, {
+/** Run a listing operation, collecting the items it streams (a list may be larger than one frame). */
+async function listOf<T>(run: (hooks: {event: (e: Record<string, unknown>) => void}) => Promise<unknown>): Promise<T[]> {
+  const out: T[] = [];
+  await run({
     event: (e) => {
-      if (e.type === 'entries' && Array.isArray(e.items)) out.push(...(e.items as EntryView[]));
+      if (e.type === 'items' && Array.isArray(e.items)) out.push(...(e.items as T[]));
     },
   });
   return out;
-};
+}
+
+/** Entries matching the query, oldest first. */
+export const auditShow = (home: string, q: ShowQuery) => listOf<EntryView>((h) => invoke(home, 'audit.show', q, h));
 export const auditVerify = (home: string, onProgress?: Progress) => invoke(home, 'audit.verify', {}, progressOnly(onProgress));
 export const auditExport = (home: string, out: string, onProgress?: Progress) => invoke(home, 'audit.export', {out: resolve(out)}, progressOnly(onProgress));
 
@@ -36,17 +39,6 @@ export const grantIssue = (home: string, f: GrantFlags) => {
   const {caveats, resources, ...rest} = f;
   return invoke(home, 'grant.issue', {...rest, resources: [...resources], ...(caveats ? {caveats: [...caveats]} : {})});
 };
-/** Run a listing operation, collecting the items it streams (a list may be larger than one frame). */
-async function listOf<T>(run: (hooks: {event: (e: Record<string, unknown>) => void}) => Promise<unknown>): Promise<T[]> {
-  const out: T[] = [];
-  await run({
-    event: (e) => {
-      if (e.type === 'items' && Array.isArray(e.items)) out.push(...(e.items as T[]));
-    },
-  });
-  return out;
-}
-
 export const grantList = (home: string, principal?: string) => listOf<TokenView>((h) => invoke(home, 'grant.list', principal === undefined ? {} : {principal}, h));
 export const tokenShow = (home: string, id: string) => invoke(home, 'token.show', {id});
 export const tokenAttenuate = (home: string, f: AttenuateFlags) => {

@@ -1,7 +1,7 @@
 /**
  * The inline approval prompt of `astrid run --ask` on a terminal: each approval request the
  * session opens is put to the person at the terminal (one at a time); their answer goes back
- * on the same channel as any `astrid approve` would, and the session, which waits for it,
+ * on the same channel as an `astrid approve` from another terminal would, and the session, which waits for it,
  * delivers the message again when it is yes. Leaving a prompt empty leaves the request open
  * for another terminal (astrid approvals / approve).
  */

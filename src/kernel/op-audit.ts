@@ -11,8 +11,8 @@ import {parsePublicKey, toHex, Blake3, loadOrCreateKernelKey, KEYS_DIR, KERNEL_K
 import {exportBundle, isEntryKind, verifyBundle, OWNER_PRINCIPAL, type EntryKind, type EntryQuery, type VerifyReport} from '../ledger/index.js';
 import {prepareHome} from './home.js';
 import {systemClock} from './clock.js';
-import {defineOp} from './op.js';
-import {entryView, type EntryView} from './views.js';
+import {defineOp, streamItems} from './op.js';
+import {entryView} from './views.js';
 
 export interface NoteResult {
   readonly seq: number;
@@ -78,22 +78,7 @@ export const auditOps = {
         ...(q.limit === undefined ? {} : {limit: q.limit}),
       };
       // streamed in chunks (a whole ledger does not fit one frame), waiting for the caller to keep up
-      let batch: EntryView[] = [];
-      let bytes = 0;
-      let count = 0;
-      for await (const e of rt.k.ledger.entries(query)) {
-        batch.push(entryView(e));
-        count++;
-        bytes += e.bytes.length;
-        if (batch.length >= SHOW_CHUNK_ENTRIES || bytes >= SHOW_CHUNK_BYTES) {
-          io.event({type: 'entries', items: batch});
-          batch = [];
-          bytes = 0;
-          await io.drain();
-        }
-      }
-      if (batch.length > 0) io.event({type: 'entries', items: batch});
-      return {count};
+      return streamItems(io, rt.k.ledger.entries(query), {chunk: SHOW_CHUNK_ENTRIES, chunkBytes: SHOW_CHUNK_BYTES, size: (e) => e.bytes.length, map: entryView});
     },
   }),
 

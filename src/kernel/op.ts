@@ -38,18 +38,28 @@ export interface OpSpec<S extends TSchema = TSchema, R = unknown> {
 }
 
 /**
- * Send a list to the caller as `{type: 'items', items}` events of at most `chunk` items,
- * waiting while it falls behind: a list may be larger than one frame. Returns how many.
+ * Send a list to the caller as `{type: 'items', items}` events of at most `chunk` items (and,
+ * with `size`, about `chunkBytes` of them), each item passed through `map`, waiting while the
+ * caller falls behind: a list may be larger than one frame. Returns how many.
  */
-export async function streamItems(io: OpIO, items: Iterable<unknown>, chunk = 200): Promise<{count: number}> {
-  let batch: unknown[] = [];
+export async function streamItems<S, T = S>(
+  io: OpIO,
+  items: Iterable<S> | AsyncIterable<S>,
+  o: {chunk?: number; chunkBytes?: number; size?: (x: S) => number; map?: (x: S) => T} = {},
+): Promise<{count: number}> {
+  const chunk = o.chunk ?? 200;
+  const chunkBytes = o.chunkBytes ?? Infinity;
+  let batch: Array<S | T> = [];
+  let bytes = 0;
   let count = 0;
-  for (const x of items) {
-    batch.push(x);
+  for await (const x of items) {
+    batch.push(o.map === undefined ? x : o.map(x));
     count++;
-    if (batch.length >= chunk) {
+    bytes += o.size?.(x) ?? 0;
+    if (batch.length >= chunk || bytes >= chunkBytes) {
       io.event({type: 'items', items: batch});
       batch = [];
+      bytes = 0;
       await io.drain();
     }
   }
