@@ -2,7 +2,7 @@
  * Crypto core: BLAKE3 (hash-wasm), strict Ed25519 (node:crypto + canonicality checks),
  * the kernel key store, and byte helpers. Everything hashed or signed goes through here.
  */
-export {Blake3, BLAKE3_LEN, parseBlake3Hex, type Blake3Hex} from './blake3.js';
+export {Blake3, BLAKE3_LEN, BLAKE3_DIRECT_MAX, parseBlake3Hex, type Blake3Hex} from './blake3.js';
 export {
   SigningKey,
   verifyStrict,

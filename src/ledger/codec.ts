@@ -242,14 +242,18 @@ function packPlain(value: unknown, depth: number): boolean {
       const ctor = (value as {constructor?: unknown}).constructor;
       if (ctor === Object) {
         const o = value as Record<string, unknown>;
-        const keys = Object.keys(o);
-        packLength(keys.length, 0x80, 0xde, 0xdf);
-        for (let i = 0; i < keys.length; i++) {
-          const k = keys[i] as string;
+        // for-in with an own-property check visits what Object.keys lists, in the same
+        // order, without the array it makes (the ledger's hot path).
+        let n = 0;
+        for (const k in o) if (Object.hasOwn(o, k)) n++;
+        packLength(n, 0x80, 0xde, 0xdf);
+        for (const k in o) {
+          if (!Object.hasOwn(o, k)) continue;
+          if (n-- === 0) return false; // a key appeared between the two passes (a proxy)
           packString(k);
           if (!packPlain(o[k], depth + 1)) return false;
         }
-        return true;
+        return n === 0;
       }
       if (ctor === Array) {
         const a = value as unknown[];
@@ -400,7 +404,9 @@ let reuseBuf = new ArrayBuffer(4096);
  * encodeWithPrev from the fields themselves (the ledger's append path: no entry object).
  * With `reuse`, the result is a view into a buffer that the next call overwrites, for a
  * caller that copies it at once (a store whose writer copies on put); otherwise it is
- * carved from a slab and stays valid.
+ * carved from a slab and stays valid. `reuse` may be the buffer to write into (the
+ * hasher's, so the entry is hashed where it is encoded); an entry too large for it goes
+ * to the shared buffer instead, so compare the result's buffer before relying on where it is.
  */
 export function encodeFields(
   v: number,
@@ -412,7 +418,7 @@ export function encodeFields(
   actor: string,
   kind: string,
   body: unknown,
-  reuse: boolean,
+  reuse: boolean | Uint8Array,
 ): Uint8Array {
   wp = 0;
   encodeBody(body);
@@ -423,6 +429,7 @@ export function encodeFields(
     K_KIND.length + asciiSize(kind) + K_BODY.length + bodyLen;
   let out: Uint8Array;
   if (!reuse) out = slab(size);
+  else if (reuse !== true && size <= reuse.length) out = new Uint8Array(reuse.buffer, reuse.byteOffset, size);
   else {
     if (reuseBuf.byteLength < size || reuseBuf.byteLength > 4 * SCRATCH * 64) reuseBuf = new ArrayBuffer(Math.max(4096, size));
     out = new Uint8Array(reuseBuf, 0, size);

@@ -276,8 +276,8 @@ function isRecord(u: unknown): u is Record<string, unknown> {
 }
 
 function exactKeys(u: Record<string, unknown>, keys: readonly string[]): string | null {
-  const have = Object.keys(u);
-  for (const k of have) if (!keys.includes(k)) return `unexpected field "${k}"`;
+  // for-in with an own-property check visits what Object.keys lists, without the array it makes.
+  for (const k in u) if (Object.hasOwn(u, k) && !keys.includes(k)) return `unexpected field "${k}"`;
   for (const k of keys) if (!(k in u)) return `missing field "${k}"`;
   return null;
 }

@@ -13,7 +13,7 @@
  * CHECKPOINT_UNDECODABLE), the hash they sign against the entry (CHECKPOINT_MISMATCH),
  * and the head against the highest signed seq (LEDGER_TRUNCATED).
  */
-import {Blake3, bytesEqual, toHex} from '../crypto/index.js';
+import {Blake3, BLAKE3_DIRECT_MAX, bytesEqual, toHex} from '../crypto/index.js';
 import {checkStoredEntry, decodeEntry, type CheckedEntry} from './codec.js';
 import {ENTRY_KINDS, type EntryKind} from './kinds.js';
 import {P_CHECKPOINT, P_ENTRY, entryKey, prefixRange, seqOfKey} from './keys.js';
@@ -130,6 +130,9 @@ export class ChainVerifier {
   #lastSignedTime = 0;
   #headTime = 0;
   #scratch = new Uint8Array(4096);
+  /** Where computed hashes are kept, alternately: this entry's, and the one before it. */
+  readonly #computed = [new Uint8Array(32), new Uint8Array(32)];
+  #flip = 0;
   /** See VerifyOptions.anchor. */
   anchor: {readonly seq: number; readonly hash: Uint8Array} | undefined;
   #anchorCheckpoint = false;
@@ -262,11 +265,23 @@ export class ChainVerifier {
     // prev || bytes in one reused scratch buffer: one hash update instead of two. The value
     // is hash || bytes, so copy it whole and put prev over the hash.
     const need = value.length;
-    if (this.#scratch.length < need) this.#scratch = new Uint8Array(Math.max(need, this.#scratch.length * 2));
-    const scratch = this.#scratch;
-    scratch.set(value, 0);
-    for (let i = 0; i < 32; i++) scratch[i] = prevArr[prevAt + i] as number;
-    const computed = this.#hasher.hashOne(scratch.subarray(0, need));
+    let computed: Uint8Array;
+    const direct = need <= BLAKE3_DIRECT_MAX ? this.#hasher.buffer : undefined;
+    if (direct !== undefined) {
+      // Straight into the hasher's buffer, hashed in place; the digest is copied into one
+      // of two alternating arrays (the previous entry's is still needed for this link).
+      direct.set(value, 0);
+      for (let i = 0; i < 32; i++) direct[i] = prevArr[prevAt + i] as number;
+      this.#hasher.hashBuffer(need);
+      computed = this.#computed[(this.#flip ^= 1)] as Uint8Array;
+      for (let i = 0; i < 32; i++) computed[i] = direct[i] as number;
+    } else {
+      if (this.#scratch.length < need) this.#scratch = new Uint8Array(Math.max(need, this.#scratch.length * 2));
+      const scratch = this.#scratch;
+      scratch.set(value, 0);
+      for (let i = 0; i < 32; i++) scratch[i] = prevArr[prevAt + i] as number;
+      computed = this.#hasher.hashOne(scratch.subarray(0, need));
+    }
     this.#prevComputed = computed;
     if (keySeq === 1) {
       if (genesisKey === undefined) this.#issue('GENESIS_INVALID', 1, 'error', `entry 1 is a ${kind}, not genesis`);

@@ -1,9 +1,10 @@
-// Proves Blake3 matches every official BLAKE3 vector, hashes a split input like the whole, and parseBlake3Hex admits only 64 hex digits.
+// Proves Blake3 matches every official BLAKE3 vector, on the direct in-place path as on the regular one, hashes a split input like the whole, and parseBlake3Hex admits only 64 hex digits.
 import {test, describe, before} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {readFileSync} from 'node:fs';
 import fc from 'fast-check';
-import {Blake3, BLAKE3_LEN, parseBlake3Hex, concatBytes, toHex} from '../../src/crypto/index.js';
+import {createBLAKE3} from 'hash-wasm';
+import {Blake3, BLAKE3_DIRECT_MAX, BLAKE3_LEN, parseBlake3Hex, concatBytes, toHex} from '../../src/crypto/index.js';
 import {vectorPath} from '../helpers/index.js';
 
 interface Blake3Case {
@@ -112,6 +113,56 @@ describe('Blake3 hashing of parts', () => {
     const copy = input.slice();
     b3.hash(input, input);
     assert.deepEqual(input, copy);
+  });
+});
+
+describe('Blake3 direct path (hash-wasm module driven in place)', () => {
+  /** hash-wasm's regular streaming hasher, as the oracle. */
+  const reference = async (): Promise<(b: Uint8Array) => string> => {
+    const h = await createBLAKE3(256);
+    return (b) => h.init().update(b).digest('hex');
+  };
+
+  test('is in use: the module loads from hash-wasm and agrees with its regular hasher', () => {
+    assert.equal(b3.direct, true);
+    const buf = b3.buffer;
+    assert.ok(buf instanceof Uint8Array);
+    assert.equal(buf.length, BLAKE3_DIRECT_MAX);
+  });
+
+  test('hashBuffer gives every official vector that fits, written over the first 32 bytes', () => {
+    for (const c of loadCases().filter((x) => x.input_len <= BLAKE3_DIRECT_MAX)) {
+      const buf = b3.buffer as Uint8Array;
+      buf.set(vectorInput(c.input_len), 0);
+      b3.hashBuffer(c.input_len);
+      assert.equal(toHex(buf.subarray(0, 32)), c.hash.slice(0, 64), `input_len ${c.input_len}`);
+    }
+  });
+
+  test('property: hashBuffer, hashOne and hash(parts) equal the reference, up to and across the buffer size', async () => {
+    const ref = await reference();
+    const lengths = fc.oneof(fc.integer({min: 0, max: 2100}), fc.integer({min: BLAKE3_DIRECT_MAX - 70, max: BLAKE3_DIRECT_MAX + 70}));
+    fc.assert(
+      fc.property(lengths, fc.integer({min: 0, max: 255}), fc.nat(), (len, seed, cut) => {
+        const input = new Uint8Array(len);
+        for (let i = 0; i < len; i++) input[i] = (i * 31 + seed) & 0xff;
+        const want = ref(input);
+        assert.equal(toHex(b3.hashOne(input)), want);
+        const at = len === 0 ? 0 : cut % len;
+        assert.equal(b3.hex(input.subarray(0, at), input.subarray(at)), want);
+        if (len <= BLAKE3_DIRECT_MAX) {
+          const buf = b3.buffer as Uint8Array;
+          buf.set(input, 0);
+          b3.hashBuffer(len);
+          assert.equal(toHex(buf.subarray(0, 32)), want);
+        }
+      }),
+      {seed: 0xd1ec7, numRuns: 150},
+    );
+  });
+
+  test('hashBuffer refuses a length outside the buffer', () => {
+    for (const bad of [-1, BLAKE3_DIRECT_MAX + 1, 1.5, Number.NaN]) assert.throws(() => b3.hashBuffer(bad), RangeError, String(bad));
   });
 });
 
