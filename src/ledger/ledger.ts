@@ -143,9 +143,14 @@ interface Batch {
   sessions: Map<string, number[]>;
   actors: Map<string, number[]>;
   count: number;
-  /** Seq, hash and time of the batch's last entry (of the head when the batch was made, while empty). */
+  /**
+   * Seq, hash and time of the batch's last entry (of the head when the batch was made, while
+   * empty). The hash is where it is kept (32 bytes of `lastHashIn` from `lastHashAt`): the
+   * view is made only when the batch is written.
+   */
   lastSeq: number;
-  lastHash: Uint8Array;
+  lastHashIn: Uint8Array;
+  lastHashAt: number;
   lastTime: number;
   checkpoint: boolean;
   /** One promise per batch: every append in it derives its own from this one. */
@@ -170,17 +175,25 @@ const MIN_SEAL = 512;
 // its hash. A block is never reused; it is collected once no hash in it is referenced.
 const HASH_BLOCK = 4096;
 let hashBlock = new ArrayBuffer(0);
+/** All of `hashBlock`, to copy hashes in without a view each. */
+let hashBlockBytes = new Uint8Array(hashBlock);
 let hashPos = 0;
 
 /** Room for one more hash in the current block (`hashBlock`); returns its offset there. */
 function hashSlot(): number {
   if (hashPos === hashBlock.byteLength) {
     hashBlock = new ArrayBuffer(HASH_BLOCK);
+    hashBlockBytes = new Uint8Array(hashBlock);
     hashPos = 0;
   }
   const at = hashPos;
   hashPos += BLAKE3_LEN;
   return at;
+}
+
+/** The 32-byte hash kept in `bytes` at `at`: `bytes` itself when that is all it holds. */
+function hashView(bytes: Uint8Array, at: number): Uint8Array {
+  return at === 0 && bytes.length === BLAKE3_LEN ? bytes : bytes.subarray(at, at + BLAKE3_LEN);
 }
 
 /**
@@ -207,7 +220,8 @@ function newBatch(last: Head): Batch {
     actors: new Map(),
     count: 0,
     lastSeq: last.seq,
-    lastHash: last.hash,
+    lastHashIn: last.hash,
+    lastHashAt: 0,
     lastTime: last.time,
     checkpoint: false,
     done,
@@ -304,7 +318,15 @@ export class Ledger {
   // The head, as three fields (an append changes them without allocating) and the object
   // `head` returns, made when asked for.
   #seq = 0;
-  #hash: Uint8Array = ZERO_HASH;
+  /**
+   * The head's hash is the 32 bytes of #hashIn from #hashAt (a hash block, after an append);
+   * #hashView is the view of them, made when asked for (#hash). #prev holds a copy, which
+   * the next entry is encoded with.
+   */
+  #hashIn: Uint8Array = ZERO_HASH;
+  #hashAt = 0;
+  #hashView: Uint8Array | undefined = ZERO_HASH;
+  readonly #prev = new Uint8Array(BLAKE3_LEN);
   #time = 0;
   #headObj: Head | undefined;
   #durable: Head = {seq: 0, hash: ZERO_HASH, time: 0};
@@ -505,13 +527,20 @@ export class Ledger {
     return this.#failed === undefined && !this.#closing && this.#mode === 'write' && this.#corrupt === undefined;
   }
 
+  get #hash(): Uint8Array {
+    return (this.#hashView ??= hashView(this.#hashIn, this.#hashAt));
+  }
+
   get #head(): Head {
     return (this.#headObj ??= {seq: this.#seq, hash: this.#hash, time: this.#time});
   }
 
   set #head(h: Head) {
     this.#seq = h.seq;
-    this.#hash = h.hash;
+    this.#hashIn = h.hash;
+    this.#hashAt = 0;
+    this.#hashView = h.hash;
+    this.#prev.set(h.hash);
     this.#time = h.time;
     this.#headObj = h;
   }
@@ -614,14 +643,19 @@ export class Ledger {
     // prev || entry bytes: the chain hash input, in one buffer. A writer that copies on put
     // lets every entry be encoded into the same buffer, and keyed with the same key buffer.
     const copies = w.copies === true;
-    const buf = encodeFields(ENTRY_FORMAT_VERSION, seq, this.#hash, time, session, principal, actor, kind, body, copies);
+    // With the hasher's direct buffer, the entry is encoded into it and hashed in place.
+    const direct = copies ? this.#hasher.buffer : undefined;
+    const buf = encodeFields(ENTRY_FORMAT_VERSION, seq, this.#prev, time, session, principal, actor, kind, body, direct ?? copies);
     if (buf.length - BLAKE3_LEN > MAX_ENTRY_BYTES) {
       throw new AstridError('LEDGER_ENTRY_TOO_LARGE', `entry of ${buf.length - BLAKE3_LEN} bytes exceeds ${MAX_ENTRY_BYTES}`);
     }
-    buf.set(this.#hasher.hashOne(buf), 0); // now hash || entry bytes: the stored value
+    // now hash || entry bytes: the stored value
+    if (direct !== undefined && buf.buffer === direct.buffer && buf.byteOffset === direct.byteOffset) this.#hasher.hashBuffer(buf.length);
+    else buf.set(this.#hasher.hashOne(buf), 0);
     const at = hashSlot();
-    const hash = new Uint8Array(hashBlock, at, BLAKE3_LEN); // kept: the next entry's prev
-    for (let i = 0; i < BLAKE3_LEN; i++) hash[i] = buf[i] as number;
+    const block = hashBlockBytes;
+    const prev = this.#prev;
+    for (let i = 0; i < BLAKE3_LEN; i++) block[at + i] = prev[i] = buf[i] as number; // kept: the result, and the next entry's prev
     try {
       w.put(copies ? entryKeyInto(this.#key, seq) : entryKey(seq), buf);
     } catch (e) {
@@ -637,11 +671,14 @@ export class Ledger {
     b.count++;
     this.#pendingCount++;
     this.#seq = seq;
-    this.#hash = hash;
+    this.#hashIn = block;
+    this.#hashAt = at;
+    this.#hashView = undefined;
     this.#time = time;
     this.#headObj = undefined;
     b.lastSeq = seq;
-    b.lastHash = hash;
+    b.lastHashIn = block;
+    b.lastHashAt = at;
     b.lastTime = time;
     this.#addedTo = b;
     if (seq - this.#lastCheckpointSeq >= this.#checkpointEvery && this.#signer !== undefined) b.checkpoint = true;
@@ -675,14 +712,15 @@ export class Ledger {
         const w = (b.w ??= this.store.writer());
         for (const [id, seqs] of b.sessions) w.put(indexKey(P_SESSION, id, seqs[0] as number), encodePostings(seqs));
         for (const [id, seqs] of b.actors) w.put(indexKey(P_ACTOR, id, seqs[0] as number), encodePostings(seqs));
+        const lastHash = hashView(b.lastHashIn, b.lastHashAt);
         let cp: Checkpoint | undefined;
         if (b.checkpoint && this.#signer !== undefined && b.lastSeq > this.#lastCheckpointSeq) {
-          cp = signCheckpoint(this.#signer, b.lastSeq, b.lastHash, Math.max(this.#clock.now(), b.lastTime));
+          cp = signCheckpoint(this.#signer, b.lastSeq, lastHash, Math.max(this.#clock.now(), b.lastTime));
           w.put(checkpointKey(cp.seq), encodeCheckpoint(cp));
         }
         b.w = undefined;
         await w.write({sync: true});
-        this.#durable = {seq: b.lastSeq, hash: b.lastHash, time: b.lastTime};
+        this.#durable = {seq: b.lastSeq, hash: lastHash, time: b.lastTime};
         if (cp !== undefined) {
           this.#lastCheckpointSeq = cp.seq;
           try {
@@ -693,6 +731,10 @@ export class Ledger {
         }
         this.#pendingCount -= b.count;
         if (this.#maxBatch === undefined) this.#sealAt = Math.max(MIN_SEAL, b.count >> 1);
+        // The next batch goes to disk before this one's callers are woken: its write then
+        // overlaps their work (and the appends they make), instead of waiting behind it.
+        this.#writing = undefined;
+        if (this.#pending.count > 0 || this.#pending.checkpoint) void this.#flush();
         b.resolve();
       } catch (e) {
         this.#fail(e, b);
@@ -700,6 +742,7 @@ export class Ledger {
     })();
     this.#writing = write;
     await write;
+    if (this.#writing !== write) return; // already handed on to the next batch
     this.#writing = undefined;
     if (this.#pending.count > 0 || this.#pending.checkpoint) this.#scheduleFlush();
   }
