@@ -8,6 +8,9 @@
  * To add a benchmark, write bench/NAME.ts exporting `benchmark: Benchmark` and add one
  * line to BENCHMARKS. Modules load lazily, so one benchmark's imports never slow another.
  */
+import {spawnSync} from 'node:child_process';
+import {fileURLToPath} from 'node:url';
+import {DAEMON_NODE_FLAGS} from '../src/kernel/node-flags.js';
 import {Report, type BenchContext, type Benchmark} from './harness.js';
 
 const BENCHMARKS: Record<string, () => Promise<{benchmark: Benchmark}>> = {
@@ -62,12 +65,26 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 1;
-  },
-);
+/**
+ * The benchmarks measure the kernel as the daemon runs it, so they run under the daemon's
+ * node flags: without them, this re-runs itself with them (once; the child has them).
+ */
+function missingFlags(): string[] {
+  return DAEMON_NODE_FLAGS.filter((f) => !process.execArgv.includes(f));
+}
+
+if (missingFlags().length > 0) {
+  const r = spawnSync(process.execPath, [...process.execArgv, ...missingFlags(), fileURLToPath(import.meta.url), ...process.argv.slice(2)], {stdio: 'inherit'});
+  process.exitCode = r.status ?? 1;
+} else {
+  process.stderr.write(`node flags (the daemon's): ${DAEMON_NODE_FLAGS.join(' ')}\n`);
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

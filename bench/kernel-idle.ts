@@ -7,7 +7,7 @@ import {spawn} from 'node:child_process';
 import {rm} from 'node:fs/promises';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {openCapsuleStore, openKernelState} from '../src/kernel/index.js';
+import {DAEMON_NODE_FLAGS, openCapsuleStore, openKernelState} from '../src/kernel/index.js';
 import {repoRoot} from '../test/helpers/index.js';
 import {formatNumber, type BenchContext} from './harness.js';
 import {recorder, tempDir} from './kit.js';
@@ -19,7 +19,7 @@ const TARGET_MB = 300;
 function runChild(n: number, home: string): Promise<string> {
   const script = fileURLToPath(new URL('./kernel-idle-child.js', import.meta.url));
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ['--expose-gc', script, String(n), home], {stdio: ['ignore', 'pipe', 'pipe']});
+    const c = spawn(process.execPath, [...DAEMON_NODE_FLAGS, '--expose-gc', script, String(n), home], {stdio: ['ignore', 'pipe', 'pipe']});
     let out = '';
     let err = '';
     c.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));

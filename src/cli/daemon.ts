@@ -8,7 +8,7 @@ import {spawn} from 'node:child_process';
 import {closeSync, constants, existsSync, lstatSync, openSync, readFileSync, rmSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import {AstridError, ERROR_CODES, type ErrorCode} from '../errors/index.js';
-import {DaemonClient, daemonRunning, livePid, prepareHome, runPaths, type KernelStatus} from '../kernel/index.js';
+import {DAEMON_NODE_FLAGS, DaemonClient, daemonRunning, livePid, prepareHome, runPaths, type KernelStatus} from '../kernel/index.js';
 import {ensurePrivateDir, loadOrCreateKernelKey} from '../crypto/index.js';
 
 /** The daemon's status, or `{running: false}` when none answers. */
@@ -52,7 +52,7 @@ export async function daemonSpawn(home: string, binPath: string, timeoutMs = 180
   const fd = openSync(p.log, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   let exited: string | undefined;
   try {
-    const child = spawn(process.execPath, [binPath, 'start', '--foreground', '--home', home, ...(fullVerify ? ['--full-verify'] : [])], {detached: true, stdio: ['ignore', fd, fd], env: {...process.env, ASTRID_HOME: home}});
+    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, binPath, 'start', '--foreground', '--home', home, ...(fullVerify ? ['--full-verify'] : [])], {detached: true, stdio: ['ignore', fd, fd], env: {...process.env, ASTRID_HOME: home}});
     child.once('exit', (code, sig) => (exited = sig ?? `exit ${code}`));
     child.once('error', (e) => (exited = e.message));
     child.unref();

@@ -17,6 +17,7 @@ export {KernelRuntime, type DaemonFacts, type LiveSession} from './runtime.js';
 export {OPS, isOpName, checkedOp, type OpName, type OpArgs, type OpResult} from './ops.js';
 export {defineOp, streamItems, type OpSpec, type OpIO} from './op.js';
 export {invoke, invokeLocal, plain} from './invoke.js';
+export {DAEMON_NODE_FLAGS} from './node-flags.js';
 export {DaemonClient, daemonRunning, runPaths, RUN_DIR, type StreamHooks, type ChannelCall} from './client.js';
 export {Daemon, livePid, type DaemonOptions, type DaemonBoot} from './daemon.js';
 export {sessionsProjection, capsulesProjection, LiveProjection, type SessionRecord, type CapsuleRecord} from './sessions.js';

@@ -12,7 +12,7 @@ import {join} from 'node:path';
 import {runCli, runCliAsync, tmpDir, cliOk, cliFails, repoRoot, type Json} from '../helpers/index.js';
 import {watCapsule} from '../helpers/wat-capsule.js';
 import {encodeFrame, FrameDecoder, PROTOCOL_VERSION, type UplinkMessage} from '../../src/protocol/index.js';
-import {openAuthority, openKernelState} from '../../src/kernel/index.js';
+import {DAEMON_NODE_FLAGS, openAuthority, openKernelState} from '../../src/kernel/index.js';
 import {xorshift32} from '../helpers/prng.js';
 import {ClassicLevel} from 'classic-level';
 import {spawn} from 'node:child_process';
@@ -73,6 +73,12 @@ describe('daemon: one home, one daemon', () => {
     assert.equal(statSync(join(home, 'run', 'astrid.sock')).mode & 0o777, 0o600);
     assert.equal(statSync(join(home, 'run', 'token')).mode & 0o777, 0o600);
     assert.ok(statSync(join(home, 'run', 'astrid.sock')).isSocket());
+  });
+
+  it('the background daemon runs under the daemon node flags', () => {
+    const pid = status(home).pid as number;
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    for (const f of DAEMON_NODE_FLAGS) assert.ok(argv.includes(f), `${f} in ${argv.join(' ')}`);
   });
 
   it('a client with a wrong token is refused, recorded, and nothing else happens', async () => {
