@@ -36,7 +36,6 @@ import {daemonRunning, runPaths} from './client.js';
 import {systemClock} from './clock.js';
 import type {OpIO} from './op.js';
 
-
 export interface DaemonOptions {
   readonly home: string;
   readonly clock?: Clock;
