@@ -20,7 +20,8 @@ import {performance} from 'node:perf_hooks';
 import type * as AscModule from 'assemblyscript/asc';
 import type {CurrentPlugin, Plugin} from '@extism/extism';
 import {Blake3, SigningKey} from '../src/crypto/index.js';
-import {Ledger, LevelStore} from '../src/ledger/index.js';
+import {ClassicLevel} from 'classic-level';
+import {Ledger, LevelStore, entryKey} from '../src/ledger/index.js';
 import {
   ABI_LIMITS,
   CapsuleInstance,
@@ -565,6 +566,72 @@ export const benchmark: Benchmark = {
         rec('Extism plugin.call echo, per CPU second', cx, 'msgs/CPU-s', `${us(cx.median)} of process CPU per call`, 'echo');
       }
 
+      // --- 3b. the floor under the echo target: LevelDB alone writing a round trip's entries -----
+      // The exact stored values of the last round trips (hash || entry bytes, as the ledger wrote
+      // them), written again with a raw classic-level chained batch, synced once per window of
+      // round trips: what storing them costs before any of the sandbox, gate or ledger runs.
+      {
+        const trips = quick ? 200 : 1500;
+        const values: Uint8Array[] = [];
+        const kinds = new Map<string, number>();
+        for await (const e of echoLedger.entries({reverse: true, limit: trips * 4})) {
+          kinds.set(e.entry.kind, (kinds.get(e.entry.kind) ?? 0) + 1);
+          const v = new Uint8Array(32 + e.bytes.length);
+          v.set(e.hash, 0);
+          v.set(e.bytes, 32);
+          values.push(v);
+        }
+        values.reverse();
+        // an echo round trip records one activation.started (and ended) and two bus.message entries
+        const tripsRead = kinds.get('activation.started') ?? 0;
+        const entriesPerTrip = tripsRead === 0 ? 0 : Math.round(values.length / tripsRead);
+        const whole = tripsRead > 0 && [...kinds].every(([k, n]) => (k === 'bus.message' ? n === 2 * tripsRead : n === tripsRead));
+        if (!whole) report.note(B, `floor: the sampled entries are not whole round trips (${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ')})`);
+        const bytes = values.reduce((n, v) => n + v.length, 0);
+        const floorCase = (tripsPerSync: number): (() => Promise<number>) => {
+          const per = tripsPerSync * entriesPerTrip;
+          return timed({
+            setup: async () => {
+              const dir = await tempDir('floor');
+              const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {keyEncoding: 'view', valueEncoding: 'view'});
+              await db.open({createIfMissing: true});
+              return {dir, db};
+            },
+            run: async ({db}) => {
+              for (let i = 0; i < values.length; i += per) {
+                const b = db.batch();
+                for (let j = i; j < Math.min(i + per, values.length); j++) b.put(entryKey(j + 1), values[j] as Uint8Array);
+                await b.write({sync: true});
+              }
+              return values.length / entriesPerTrip;
+            },
+            teardown: async ({dir, db}) => {
+              await db.close();
+              await rm(dir, {recursive: true, force: true});
+            },
+          });
+        };
+        // interleaved with Extism's echo again, so each ratio compares rounds of the same conditions
+        const m = await measureInterleaved(
+          {
+            floor: floorCase(ECHO_WINDOW),
+            floorBig: floorCase(1024),
+            extism: timed({
+              run: async () => {
+                for (let i = 0; i < ECHO_MSGS; i++) await pluginEcho.call('echo', payload);
+                await pluginEcho.reset();
+                return ECHO_MSGS;
+              },
+            }),
+          },
+          {warmup: 1, runs: RUNS},
+        );
+        const what = `${entriesPerTrip} entries per round trip (${[...kinds].map(([k, n]) => `${k} x${Math.round(n / Math.max(1, tripsRead))}`).join(', ')}), ${Math.round(bytes / values.length)} B each on average, the exact stored bytes`;
+        rec(`LevelDB floor, ${ECHO_WINDOW} round trips per sync`, m.floor as Measurement, 'msgs/s', `raw chained batch + sync; ${what}`, 'echo-floor');
+        rec('LevelDB floor, 1024 round trips per sync', m.floorBig as Measurement, 'msgs/s', 'the same, in the largest batches: the most LevelDB alone allows', 'echo-floor');
+        rec('Extism plugin.call echo, beside the floors', m.extism as Measurement, 'msgs/s', 'the same Extism echo, measured again in these rounds', 'echo-floor');
+      }
+
       // --- 4. instantiation from the compiled (cached) module ------------------------------------
       {
         const ledger = await openLedger('create');
@@ -654,6 +721,8 @@ export const benchmark: Benchmark = {
       report.ratio(B, 'echo round trip, pipelined', 'Extism plugin.call echo', undefined, 'deliveries not waiting for durability; each round trip still counted only when durable');
       report.ratio(B, 'echo round trip, pipelined, per CPU second', 'Extism plugin.call echo, per CPU second', undefined, 'by process CPU time');
       report.ratio(B, 'echo round trip, synchronous part', 'Extism plugin.call echo', undefined, 'CPU path only');
+      report.ratio(B, `LevelDB floor, ${ECHO_WINDOW} round trips per sync`, 'Extism plugin.call echo, beside the floors', undefined, 'no sandbox, gate or ledger code at all: only the writes an audited round trip needs');
+      report.ratio(B, 'LevelDB floor, 1024 round trips per sync', 'Extism plugin.call echo, beside the floors', undefined, 'the same in the largest batches: above 1.0 is the room left for everything else');
       report.ratio(B, `echo round trip, ${ECHO_WINDOW} in flight, per CPU second`, 'Extism plugin.call echo, per CPU second', undefined, 'by process CPU time');
       if (sdkEcho !== undefined) report.ratio(B, `echo round trip, SDK capsule, ${ECHO_WINDOW} in flight`, 'Extism plugin.call echo');
       report.note(B, `load average at end: ${loadAverage()}`);
