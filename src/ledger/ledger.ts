@@ -731,10 +731,6 @@ export class Ledger {
         }
         this.#pendingCount -= b.count;
         if (this.#maxBatch === undefined) this.#sealAt = Math.max(MIN_SEAL, b.count >> 1);
-        // The next batch goes to disk before this one's callers are woken: its write then
-        // overlaps their work (and the appends they make), instead of waiting behind it.
-        this.#writing = undefined;
-        if (this.#pending.count > 0 || this.#pending.checkpoint) void this.#flush();
         b.resolve();
       } catch (e) {
         this.#fail(e, b);
@@ -742,7 +738,6 @@ export class Ledger {
     })();
     this.#writing = write;
     await write;
-    if (this.#writing !== write) return; // already handed on to the next batch
     this.#writing = undefined;
     if (this.#pending.count > 0 || this.#pending.checkpoint) this.#scheduleFlush();
   }
