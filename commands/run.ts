@@ -55,6 +55,11 @@ export default class Run extends AstridCommand {
       for (const s of r.sends) this.log(`  sent ${s.topic} ${JSON.stringify(s.payload)}`);
       this.log(`  principal ${r.principal} under ${r.tokens.join(', ') || 'no token'}`);
       for (const d of r.denials) this.log(`  denied (${d.layer}/${d.rule}) ${d.resource}: ${d.reason}`);
+      // what a token would have allowed: say how to grant it (never for a --token run, whose authority is fixed)
+      const uncovered = [...new Set(r.denials.filter((d) => d.layer === 'token').map((d) => d.resource))];
+      if (uncovered.length > 0 && flags.token.length === 0) {
+        this.log(`  to allow it, run again with ${uncovered.map((x) => `--grant '${x}'`).join(' ')} (or --ask, to decide as it happens)`);
+      }
       this.log(`  fuel used ${r.fuelUsed} over ${r.activations} activation(s)`);
     }
     if (r.status !== 'ok') process.exitCode = 1;

@@ -15,6 +15,7 @@ export default class CapsuleNew extends AstridCommand {
     const r = await capsuleNew(flags.dir, args.name);
     this.log(`created ${r.dir}`);
     this.log(`next: astrid capsule build ${r.dir} && astrid capsule install ${r.dir}`);
+    this.log(`then: astrid run ${args.name} --grant bus.send:${args.name}.reply --topic ${args.name}.hello --input '"hi"'`);
     return r;
   }
 }

@@ -61,6 +61,9 @@ A capsule: \`${CAPSULE_ENTRY}\` (AssemblyScript, using the \`${SDK_PACKAGE}\` SD
   means no load.
 - Widen \`[resources]\` only as far as the capsule needs: it is an upper bound, the grant
   decides. \`[budget]\` bounds each activation (fuel, memory pages, wall time).
+- Run: \`astrid capsule install .\`, then
+  \`astrid run ${name} --grant bus.send:${name}.reply --topic ${name}.hello --input '"hi"'\`.
+  Without the grant its reply is denied (a capsule gets only what a grant gives).
 `;
 }
 

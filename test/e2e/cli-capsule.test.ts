@@ -179,3 +179,32 @@ describe('astrid run', () => {
     assert.equal(r.ok, true, JSON.stringify(r));
   });
 });
+
+describe('astrid capsule new, build, install, run: a new user\'s first capsule', () => {
+  const {dir, cleanup} = tmpDir('astrid-e2e-first-');
+  const home = join(dir, 'home');
+  after(cleanup);
+
+  it('the scaffold builds and installs; run without a grant is denied and says which --grant allows it; with that grant it answers', () => {
+    const made = runCli(['capsule', 'new', 'greeter', '--dir', dir], home);
+    assert.equal(made.status, 0, made.stderr);
+    const next = /^then: astrid (run greeter .*)$/m.exec(made.stdout);
+    assert.ok(next, made.stdout);
+    const pkg = join(dir, 'greeter');
+    ok(runCli(['capsule', 'build', pkg, '--json'], home));
+    ok(runCli(['capsule', 'install', pkg, '--json'], home));
+
+    const denied = runCli(['run', 'greeter', '--topic', 'greeter.hello', '--input', '"hi"'], home);
+    assert.equal(denied.status, 1, 'the handler fails when its reply is refused');
+    assert.match(denied.stdout, /denied \(token\/no-token\) bus\.send:greeter\.reply/);
+    assert.match(denied.stdout, /to allow it, run again with --grant 'bus\.send:greeter\.reply'/);
+    assert.doesNotMatch(denied.stdout, /sent greeter\.reply/);
+
+    // the command `capsule new` suggested, as printed
+    const args = (next[1] as string).match(/'[^']*'|\S+/g)?.map((a) => a.replace(/^'(.*)'$/, '$1')) ?? [];
+    const r = ok(runCli([...args, '--json'], home));
+    assert.equal(r.status, 'ok');
+    assert.deepEqual(r.sends, [{topic: 'greeter.reply', payload: 'hi'}]);
+    assert.deepEqual(r.denials, []);
+  });
+});
