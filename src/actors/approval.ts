@@ -225,6 +225,31 @@ export class ApprovalService implements Approver {
     return a.state.approvals.get(id) as ApprovalRecord;
   }
 
+  /**
+   * Resolves when one of the approvals `ids` running here leaves pending (answered or
+   * expired), or after `ms`, whichever comes first: a waiter re-checks the records then.
+   * Approvals with no actor here (unknown, or already settled) only have the timeout.
+   */
+  changed(ids: readonly string[], ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const subs: {unsubscribe(): void}[] = [];
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = (): void => {
+        if (timer === undefined) return;
+        clearTimeout(timer);
+        timer = undefined;
+        for (const s of subs) s.unsubscribe();
+        resolve();
+      };
+      timer = setTimeout(done, ms);
+      for (const id of ids) {
+        const actor = this.#actors.get(id);
+        if (actor === undefined || actor.getSnapshot().value !== 'pending') continue; // settled: only the timeout, never a busy loop
+        subs.push(actor.subscribe((snap) => (snap.value !== 'pending' ? done() : undefined)));
+      }
+    });
+  }
+
   /** The live actor for a pending approval (for inspection). */
   actor(id: string): ApprovalActor | undefined {
     return this.#actors.get(id);

@@ -171,7 +171,9 @@ async function waitForAnswers(a: Authority, approvals: ApprovalService, ids: rea
       approvals.expireDue();
       return recs.some((x) => x?.status === 'approved');
     }
-    await new Promise((r) => setTimeout(r, 50));
+    // woken by the approval actors as soon as one is answered or expires; the timeout is for
+    // a session stopped meanwhile and for approvals whose actor lives in no process any more
+    await approvals.changed(ids, 100);
   }
 }
 

@@ -165,6 +165,25 @@ describe('authority: approvals with simulated time, on a real ledger', () => {
     assert.notEqual(pending(await g.run(file('a.txt'))), id, 'expired is denied: the gate asks again');
   });
 
+  it('a waiter is woken when an approval is answered or expires, not by its timeout', async () => {
+    // changed() is given a 10-minute timeout: only the approval actor can wake it within the guard
+    const LONG = 600_000;
+    const guard = (): Promise<string> => new Promise((r) => setTimeout(() => r('not woken'), 10_000).unref());
+    const answered = pending(await gateOf('agent1').run(file('wake-a.txt')));
+    const woken = svc.changed([answered], LONG).then(() => 'woken');
+    await svc.answer(answered, {answer: 'denied', ...HUMAN});
+    assert.equal(await Promise.race([woken, guard()]), 'woken');
+
+    const expiring = pending(await gateOf('agent1').run(file('wake-b.txt')));
+    const byExpiry = svc.changed([expiring], LONG).then(() => 'woken');
+    timers.advance(TIMEOUT);
+    assert.equal(await Promise.race([byExpiry, guard()]), 'woken');
+    assert.equal(a.state.approvals.get(expiring)?.status, 'expired');
+
+    // settled or unknown ids have only the timeout: it resolves then, with no actor to wait on
+    await svc.changed([answered, 'ap-none'], 1);
+  });
+
   it('a late answer to an approval whose timer already fired is refused with APPROVAL_EXPIRED', async () => {
     const id = pending(await gateOf('agent1').run(file('late.txt')));
     timers.advance(TIMEOUT);
