@@ -1,34 +1,25 @@
 // Proves: a capsule can ask a human ahead of time through svc.approval.request only in a session that asks (--ask); the request is an approval actor answerable from any uplink, pinned to the capsule that asked; a bad resource or a session without approvers gets a stable code; every outcome is a service.result and a delivered svc.approval.request.result.
-import {after, before, describe, it} from 'node:test';
+import {describe, it} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {join} from 'node:path';
-import {approvalService, openAuthority, openCapsuleStore, openKernelState, restartBackoffMs, runSession, type KernelState} from '../../src/kernel/index.js';
+import {approvalService, openAuthority, restartBackoffMs, runSession} from '../../src/kernel/index.js';
 import type {BodyByKind} from '../../src/ledger/index.js';
-import {unpackUntrusted, type CapsuleStore} from '../../src/sandbox/index.js';
-import {tmpDir} from '../helpers/index.js';
+import {unpackUntrusted} from '../../src/sandbox/index.js';
+import {kernelFixture} from '../helpers/kernel-fixture.js';
 import {msgpack, watCapsule} from '../helpers/wat-capsule.js';
 
 describe('services: approval requests from a capsule', () => {
-  const {dir, cleanup} = tmpDir('astrid-approval-svc-');
-  let k: KernelState;
-  let store: CapsuleStore;
+  const f = kernelFixture('astrid-approval-svc-');
+  const {dir} = f;
   let n = 0;
-  before(async () => {
-    k = await openKernelState({home: join(dir, 'home'), mode: 'write'});
-    store = openCapsuleStore(k);
-  });
-  after(async () => {
-    await k.close();
-    cleanup();
-  });
 
   const ask = async (payload: unknown, askFlag: boolean): Promise<{result: Record<string, unknown>; service: BodyByKind['service.result']; session: string; hash: string}> => {
     const name = `asker-${++n}`;
-    const c = await store.install(await watCapsule(join(dir, 'pkgs'), {fixture: 'send-request', name, request: msgpack({topic: 'svc.approval.request', payload}), sends: ['svc.approval.request']}));
-    const r = await runSession(k, store, {capsule: name, grants: ['bus.send:svc.approval.request'], topic: 'test.x', input: {}, ask: askFlag});
+    const c = await f.store.install(await watCapsule(join(dir, 'pkgs'), {fixture: 'send-request', name, request: msgpack({topic: 'svc.approval.request', payload}), sends: ['svc.approval.request']}));
+    const r = await runSession(f.k, f.store, {capsule: name, grants: ['bus.send:svc.approval.request'], topic: 'test.x', input: {}, ask: askFlag});
     let result: Record<string, unknown> | undefined;
     let service: BodyByKind['service.result'] | undefined;
-    for await (const e of k.ledger.entries({session: r.session})) {
+    for await (const e of f.k.ledger.entries({session: r.session})) {
       if (e.entry.kind === 'bus.message' && e.entry.body.topic === 'svc.approval.request.result') result = unpackUntrusted(e.entry.body.payload) as Record<string, unknown>;
       if (e.entry.kind === 'service.result') service = e.entry.body;
     }
@@ -52,7 +43,7 @@ describe('services: approval requests from a capsule', () => {
     const {result, service, session, hash} = await ask({resource: 'fs.read:/srv/data/report.txt', reason: 'to summarise it'}, true);
     assert.equal(result.ok, true, JSON.stringify(result));
     assert.equal(service.ok, true);
-    const a = await openAuthority(k, 'write');
+    const a = await openAuthority(f.k, 'write');
     const rec = a.state.approvals.get(result.id as string);
     assert.ok(rec !== undefined);
     assert.deepEqual([rec.session, rec.resource, rec.hash, rec.status], [session, 'fs.read:/srv/data/report.txt', hash, 'pending']);
@@ -67,26 +58,17 @@ describe('services: approval requests from a capsule', () => {
 });
 
 describe('sessions: a capsule that keeps crashing', () => {
-  const {dir, cleanup} = tmpDir('astrid-restart-');
-  let k: KernelState;
-  let store: CapsuleStore;
-  before(async () => {
-    k = await openKernelState({home: join(dir, 'home'), mode: 'write'});
-    store = openCapsuleStore(k);
-  });
-  after(async () => {
-    await k.close();
-    cleanup();
-  });
+  const f = kernelFixture('astrid-restart-');
+  const {dir} = f;
 
   it('is restarted with a growing backoff a bounded number of times, then the session stops with SANDBOX_RESTART_LIMIT', async () => {
     const request = msgpack({topic: 'svc.approval.request', payload: {resource: 'kv:x', reason: 'again'}});
-    await store.install(await watCapsule(join(dir, 'pkgs'), {fixture: 'crash-after-send', name: 'crasher', request, sends: ['svc.approval.request']}));
-    const r = await runSession(k, store, {capsule: 'crasher', grants: ['bus.send:svc.approval.request'], topic: 'test.x', input: {}});
+    await f.store.install(await watCapsule(join(dir, 'pkgs'), {fixture: 'crash-after-send', name: 'crasher', request, sends: ['svc.approval.request']}));
+    const r = await runSession(f.k, f.store, {capsule: 'crasher', grants: ['bus.send:svc.approval.request'], topic: 'test.x', input: {}});
     assert.equal(r.status, 'error');
     assert.equal(r.code, 'SANDBOX_TRAP', 'the first failure is what the session reports');
     let traps = 0;
-    for await (const e of k.ledger.entries({session: r.session, kind: 'activation.ended'})) if (e.entry.kind === 'activation.ended' && e.entry.body.outcome === 'SANDBOX_TRAP') traps++;
+    for await (const e of f.k.ledger.entries({session: r.session, kind: 'activation.ended'})) if (e.entry.kind === 'activation.ended' && e.entry.body.outcome === 'SANDBOX_TRAP') traps++;
     assert.equal(traps, 9, 'the first activation and eight restarts');
     assert.deepEqual([0, 1, 2, 6, 7, 20].map(restartBackoffMs), [10, 20, 40, 640, 1000, 1000]);
   });
