@@ -70,14 +70,19 @@ async function main(argv: readonly string[]): Promise<number> {
  * node flags: without them, this re-runs itself with them (once; the child has them).
  */
 function missingFlags(): string[] {
-  return DAEMON_NODE_FLAGS.filter((f) => !process.execArgv.includes(f));
+  // by name: a value given on the command line or in NODE_OPTIONS is the user's choice, kept
+  const given = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)].map((f) => f.split('=')[0]);
+  return DAEMON_NODE_FLAGS.filter((f) => !given.includes(f.split('=')[0]));
 }
 
-if (missingFlags().length > 0) {
-  const r = spawnSync(process.execPath, [...process.execArgv, ...missingFlags(), fileURLToPath(import.meta.url), ...process.argv.slice(2)], {stdio: 'inherit'});
+const missing = missingFlags();
+if (missing.length > 0) {
+  const r = spawnSync(process.execPath, [...process.execArgv, ...missing, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {stdio: 'inherit'});
+  if (r.error !== undefined) process.stderr.write(`bench: cannot re-run under ${missing.join(' ')}: ${r.error.message}\n`);
   process.exitCode = r.status ?? 1;
 } else {
-  process.stderr.write(`node flags (the daemon's): ${DAEMON_NODE_FLAGS.join(' ')}\n`);
+  const flags = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)].filter((f) => f.startsWith('--'));
+  process.stderr.write(`node flags: ${flags.join(' ') || '(none)'} (the daemon's: ${DAEMON_NODE_FLAGS.join(' ')})\n`);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -66,21 +66,21 @@ const CHECK_LENGTHS = [0, 1, 31, 32, 63, 64, 65, 333, 1023, 1024, 1025, 2048, 20
  * caller falls back to `reference`) when the bundle cannot be read or parsed, the module
  * does not have the expected exports, or any digest differs.
  */
-async function loadDirect(reference: IHasher): Promise<Direct | undefined> {
+async function loadDirect(reference: IHasher): Promise<Direct | string> {
   try {
     const file = createRequire(import.meta.url).resolve('hash-wasm/dist/blake3.umd.min.js');
     const src = await readFile(file, 'utf8');
     const m = /name\s*:\s*"blake3"\s*,\s*data\s*:\s*"([A-Za-z0-9+/]+={0,2})"/.exec(src);
-    if (m === null) return undefined;
+    if (m === null) return `no BLAKE3 module found in ${file}`;
     const bytes = Buffer.from(m[1] as string, 'base64');
     const {instance} = await WebAssembly.instantiate(bytes, {});
     const ex = instance.exports;
     const memory = ex['memory'];
     const getBuffer = ex['Hash_GetBuffer'];
     const calculate = ex['Hash_Calculate'];
-    if (!(memory instanceof WebAssembly.Memory) || typeof getBuffer !== 'function' || typeof calculate !== 'function') return undefined;
+    if (!(memory instanceof WebAssembly.Memory) || typeof getBuffer !== 'function' || typeof calculate !== 'function') return 'the module lacks memory, Hash_GetBuffer or Hash_Calculate';
     const at: unknown = getBuffer();
-    if (typeof at !== 'number' || !Number.isInteger(at) || at < 0 || at + BLAKE3_DIRECT_MAX > memory.buffer.byteLength) return undefined;
+    if (typeof at !== 'number' || !Number.isInteger(at) || at < 0 || at + BLAKE3_DIRECT_MAX > memory.buffer.byteLength) return 'the module\'s input buffer is not where expected';
     const d: Direct = {memory, at, calculate: calculate as Direct['calculate']};
     for (const len of CHECK_LENGTHS) {
       const input = checkInput(len);
@@ -88,11 +88,11 @@ async function loadDirect(reference: IHasher): Promise<Direct | undefined> {
       const buf = new Uint8Array(memory.buffer, at, BLAKE3_DIRECT_MAX);
       buf.set(input, 0);
       d.calculate(len, 0, BLAKE3_LEN);
-      for (let i = 0; i < BLAKE3_LEN; i++) if (buf[i] !== want[i]) return undefined;
+      for (let i = 0; i < BLAKE3_LEN; i++) if (buf[i] !== want[i]) return `the module disagrees with hash-wasm's hasher on ${len} bytes`;
     }
     return d;
-  } catch {
-    return undefined;
+  } catch (e) {
+    return `cannot load the module: ${(e as Error).message}`;
   }
 }
 
@@ -100,13 +100,15 @@ async function loadDirect(reference: IHasher): Promise<Direct | undefined> {
 export class Blake3 {
   readonly #h: IHasher;
   readonly #d: Direct | undefined;
+  readonly #problem: string | undefined;
   /** The direct path's input buffer (remade if the module's memory ever grew and detached it). */
   #buf: Uint8Array | undefined;
 
-  private constructor(h: IHasher, d: Direct | undefined) {
+  private constructor(h: IHasher, d: Direct | string) {
     this.#h = h;
-    this.#d = d;
-    this.#buf = d === undefined ? undefined : new Uint8Array(d.memory.buffer, d.at, BLAKE3_DIRECT_MAX);
+    this.#d = typeof d === 'string' ? undefined : d;
+    this.#problem = typeof d === 'string' ? d : undefined;
+    this.#buf = this.#d === undefined ? undefined : new Uint8Array(this.#d.memory.buffer, this.#d.at, BLAKE3_DIRECT_MAX);
   }
 
   /** Load the WebAssembly hasher. Call once per process and keep the instance. */
@@ -120,10 +122,16 @@ export class Blake3 {
     return this.#d !== undefined;
   }
 
+  /** Why the direct path is not in use (undefined when it is): every hash is then the regular hasher's. */
+  get directProblem(): string | undefined {
+    return this.#problem;
+  }
+
   /**
    * The direct path's input buffer (BLAKE3_DIRECT_MAX bytes), or undefined without one.
    * Write the input at its start and call `hashBuffer`. Every method of this hasher may
-   * overwrite it: use it between two calls, never across one.
+   * overwrite it: use it between two calls, never across one. (A view of it passed to
+   * `hash` or `hashOne` is still hashed correctly: they detect it.)
    */
   get buffer(): Uint8Array | undefined {
     const b = this.#buf;
@@ -145,8 +153,17 @@ export class Blake3 {
   /** BLAKE3-256 of the concatenation of `parts`, as 32 bytes. */
   hash(...parts: Uint8Array[]): Uint8Array {
     if (this.#d !== undefined) {
+      // Only plain bytes, none of them a view of the direct buffer itself: copying one part in
+      // would overwrite another before it is copied (one part alone is safe: set() handles overlap).
+      const mem = this.#d.memory.buffer;
       let n = 0;
-      for (const p of parts) n += p.length;
+      for (const p of parts) {
+        if (!(p instanceof Uint8Array) || (parts.length > 1 && p.buffer === mem)) {
+          n = Infinity;
+          break;
+        }
+        n += p.length;
+      }
       if (n <= BLAKE3_DIRECT_MAX) {
         const b = this.buffer as Uint8Array;
         let at = 0;
@@ -165,8 +182,8 @@ export class Blake3 {
 
   /** BLAKE3-256 of one buffer (no rest-argument array: the hot path of the ledger). */
   hashOne(bytes: Uint8Array): Uint8Array {
-    if (this.#d !== undefined && bytes.length <= BLAKE3_DIRECT_MAX) {
-      const b = this.buffer as Uint8Array;
+    if (this.#d !== undefined && bytes instanceof Uint8Array && bytes.length <= BLAKE3_DIRECT_MAX) {
+      const b = this.buffer as Uint8Array; // a view of it as input is fine: set() handles overlap
       b.set(bytes, 0);
       this.#d.calculate(bytes.length, 0, BLAKE3_LEN);
       return b.slice(0, BLAKE3_LEN);

@@ -243,13 +243,15 @@ function packPlain(value: unknown, depth: number): boolean {
       if (ctor === Object) {
         const o = value as Record<string, unknown>;
         // for-in with an own-property check visits what Object.keys lists, in the same
-        // order, without the array it makes (the ledger's hot path).
+        // order, without the array it makes (the ledger's hot path). Only the count is
+        // checked between the two passes: the ledger's bodies are fresh plain objects built by
+        // their parsers, so nothing can change keys in between.
         let n = 0;
         for (const k in o) if (Object.hasOwn(o, k)) n++;
         packLength(n, 0x80, 0xde, 0xdf);
         for (const k in o) {
           if (!Object.hasOwn(o, k)) continue;
-          if (n-- === 0) return false; // a key appeared between the two passes (a proxy)
+          if (n-- === 0) return false; // more keys than counted (a proxy): msgpackr encodes it instead
           packString(k);
           if (!packPlain(o[k], depth + 1)) return false;
         }

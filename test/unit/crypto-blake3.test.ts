@@ -124,6 +124,7 @@ describe('Blake3 direct path (hash-wasm module driven in place)', () => {
   };
 
   test('is in use: the module loads from hash-wasm and agrees with its regular hasher', () => {
+    assert.equal(b3.directProblem, undefined);
     assert.equal(b3.direct, true);
     const buf = b3.buffer;
     assert.ok(buf instanceof Uint8Array);
@@ -159,6 +160,37 @@ describe('Blake3 direct path (hash-wasm module driven in place)', () => {
       }),
       {seed: 0xd1ec7, numRuns: 150},
     );
+  });
+
+  test('views of the direct buffer itself, as one part or several, hash like copies of them', async () => {
+    const ref = await reference();
+    const b = b3.buffer as Uint8Array;
+    const cases: [string, () => Uint8Array[]][] = [
+      ['a fresh part, then a view at 0', () => [new Uint8Array(40), b.subarray(0, 50)]],
+      ['a view at 100, then a view at 0', () => [b.subarray(100, 200), b.subarray(0, 50)]],
+      ['the same view twice', () => [b.subarray(0, 64), b.subarray(0, 64)]],
+      ['one view at an offset', () => [b.subarray(3, 3000)]],
+      ['the whole buffer', () => [b]],
+    ];
+    for (const [what, parts] of cases) {
+      for (let i = 0; i < b.length; i++) b[i] = (i * 7 + 1) & 0xff;
+      const ps = parts();
+      const want = ref(concatBytes(...ps.map((p) => p.slice())));
+      assert.equal(toHex(b3.hash(...ps)), want, what);
+      if (ps.length === 1) {
+        for (let i = 0; i < b.length; i++) b[i] = (i * 7 + 1) & 0xff;
+        assert.equal(toHex(b3.hashOne((parts()[0] as Uint8Array))), want, `${what}: hashOne`);
+      }
+    }
+  });
+
+  test('other typed arrays are hashed by their bytes, as hash-wasm does', async () => {
+    const ref = await reference();
+    const u16 = new Uint16Array([0x0102, 0x0304, 0xfffe]);
+    const bytes = new Uint8Array(u16.buffer.slice(0));
+    assert.equal(toHex(b3.hash(u16 as unknown as Uint8Array)), ref(bytes));
+    assert.equal(toHex(b3.hashOne(u16 as unknown as Uint8Array)), ref(bytes));
+    assert.equal(toHex(b3.hash(new Uint8Array(2), u16 as unknown as Uint8Array)), ref(concatBytes(new Uint8Array(2), bytes)));
   });
 
   test('hashBuffer refuses a length outside the buffer', () => {
