@@ -16,7 +16,6 @@ import {
   installedProjection,
   kvProjection,
   pack,
-  performFsWrite,
   type ActivationResult,
   type Budget,
   type CapsuleStore,
@@ -27,7 +26,7 @@ import {
   type KvState,
 } from '../sandbox/index.js';
 import {startCapsuleActor, type ActorRegistry} from '../actors/index.js';
-import {HTTP_REQUEST_TOPIC, serveHttpRequest, type HttpLimits, type Resolver} from '../services/index.js';
+import {FS_WRITE_TOPIC, HTTP_REQUEST_TOPIC, serveFsWrite, serveHttpRequest, type HttpLimits, type Resolver, type ServiceSend} from '../services/index.js';
 import {secretSource} from './secrets.js';
 import type {KernelState} from './open.js';
 import {approvalService, budgetBook, openAuthority} from './authority.js';
@@ -335,6 +334,36 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
     await ledger.append({kind: 'budget.exhausted', body: {scope: scope.slice(0, 64), axis, limit, wanted, capsule: loaded.name}, ...who});
     return {code: 'BUDGET_EXHAUSTED', message: `${scope === 'session' ? 'the session' : scope} ${why}`};
   };
+  /**
+   * The kernel's services, by the topic a capsule sends to: each is performed once the send's
+   * entry is durable, records its outcome, and returns the result message to deliver back.
+   * Any other send is an ordinary message, handed to the bus.
+   */
+  const services: ReadonlyMap<string, (s: ServiceSend) => Promise<Delivery>> = new Map([
+    [FS_WRITE_TOPIC, (s: ServiceSend) => serveFsWrite(ledger, who, {gate, capsule: loaded.name, principal, session}, s)],
+    [HTTP_REQUEST_TOPIC, (s: ServiceSend) => serveHttpRequest(ledger, who, {gate, capsule: loaded.name, principal, session, secrets: secretSource(k.home), ...c.http}, s)],
+    ['svc.approval.request', (s: ServiceSend) => serveApprovalRequest(ledger, who, c.approvals, {capsule: loaded.name, hash: loaded.hash}, s)],
+    [
+      'svc.spawn',
+      (s: ServiceSend) =>
+        serveSpawn(
+          {
+            ledger,
+            home: k.home,
+            authority,
+            gate,
+            who,
+            capsule: loaded.name,
+            tokens: c.tokenIds,
+            depth: c.options.depth ?? 0,
+            hashOf: (name) => c.installed.get(name)?.hash,
+            tree: c.inherited.tree ?? {spawned: 0},
+            run: (child) => runSession(k, c.store, {...c.inherited, ...child}),
+          },
+          s,
+        ),
+    ],
+  ]);
   try {
     while (queue.length > 0 && activations < MAX_ACTIVATIONS_PER_RUN) {
       if (c.stop.reason !== undefined) {
@@ -407,30 +436,9 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
         }
       }
       for (const s of r.sends) {
-        if (s.topic === 'svc.fs.write') {
-          const p = s.payload as {path: string; data: Uint8Array};
-          const done = performFsWrite({gate, capsule: loaded.name, principal, session}, p.path, p.data);
-          const result = done.ok ? {ok: true, path: p.path, bytes: done.bytes} : {ok: false, path: p.path, code: done.code};
-          if (!done.ok && done.denial !== undefined) {
-            // refused when performed (e.g. a parent swapped for a symlink since the send): a denial like any other
-            const d = done.denial;
-            const body = {code: 'GATE_DENIED', layer: d.layer, rule: d.rule.slice(0, 256), resource: `fs.write:${p.path}`.slice(0, 1024), reason: d.reason.slice(0, 1024), capsule: loaded.name} as const;
-            await ledger.append({kind: 'gate.denied', body, ...who, actor: 'svc.fs'});
-          }
-          await ledger.append({
-            kind: 'service.result',
-            body: {service: 'fs.write', cause: s.seq, ok: done.ok, code: done.ok ? '' : done.code, detail: done.ok ? `${done.bytes} bytes` : done.reason.slice(0, 4096)},
-            ...who,
-            actor: 'svc.fs',
-          });
-          const res = await ledger.append({kind: 'bus.message', body: {topic: 'svc.fs.write.result', payload: pack(result), from: 'svc.fs', corr: s.corr}, ...who, actor: 'svc.fs'});
-          queue.push({topic: 'svc.fs.write.result', payload: result, from: 'svc.fs', seq: res.seq, ...(s.corr ? {corr: s.corr} : {})});
-        } else if (s.topic === HTTP_REQUEST_TOPIC) {
-          queue.push(await serveHttpRequest(ledger, who, {gate, capsule: loaded.name, principal, session, secrets: secretSource(k.home), ...c.http}, s));
-        } else if (s.topic === 'svc.approval.request') {
-          queue.push(await serveApprovalRequest(ledger, who, c.approvals, {capsule: loaded.name, hash: loaded.hash}, s));
-        } else if (s.topic === 'svc.spawn') {
-          queue.push(await serveSpawn({ledger, home: k.home, authority, gate, who, capsule: loaded.name, tokens: c.tokenIds, depth: c.options.depth ?? 0, hashOf: (name) => c.installed.get(name)?.hash, tree: c.inherited.tree ?? {spawned: 0}, run: (child) => runSession(k, c.store, {...c.inherited, ...child})}, s));
+        const serve = services.get(s.topic);
+        if (serve !== undefined) {
+          queue.push(await serve(s));
         } else {
           sends.push({topic: s.topic, payload: s.payload});
           c.options.bus?.deliverRecorded({topic: s.topic as Topic, payload: s.payload, from: loaded.name, principal, session, corr: s.corr, seq: s.seq});

@@ -14,5 +14,5 @@ export {
   type HttpCode,
   type Resolver,
 } from './http.js';
-export {serveHttpRequest, httpResponse, type ServeWho, type ServiceSend} from './serve.js';
+export {serveHttpRequest, serveFsWrite, httpResponse, FS_WRITE_TOPIC, FS_WRITE_RESULT_TOPIC, type ServeWho, type ServiceSend} from './serve.js';
 export {SecretStore, checkSecretName, checkSecretHosts, SECRET_NAME_RE, MAX_SECRET_BYTES, MAX_SECRET_HOSTS, type Secret, type SecretSource} from './secrets.js';

@@ -6,7 +6,7 @@
  */
 import type {HttpResponse} from '../bus/index.js';
 import type {Ledger} from '../ledger/index.js';
-import {pack, type Delivery} from '../sandbox/index.js';
+import {pack, performFsWrite, type Delivery} from '../sandbox/index.js';
 import {HTTP_RESPONSE_TOPIC, performHttp, type HttpDeps, type HttpOutcome} from './http.js';
 
 /** Who the entries are written as (the session and principal of the request). */
@@ -41,4 +41,35 @@ export async function serveHttpRequest(ledger: Ledger, who: ServeWho, deps: Omit
   const result = httpResponse(out);
   const res = await ledger.append({kind: 'bus.message', body: {topic: HTTP_RESPONSE_TOPIC, payload: pack(result), from: 'svc.http', corr: send.corr}, ...actor});
   return {topic: HTTP_RESPONSE_TOPIC, payload: result, from: 'svc.http', seq: res.seq, ...(send.corr ? {corr: send.corr} : {})};
+}
+
+/** The topic of a capsule's fs.write request, and of its result. */
+export const FS_WRITE_TOPIC = 'svc.fs.write';
+export const FS_WRITE_RESULT_TOPIC = 'svc.fs.write.result';
+
+/**
+ * Serve one `svc.fs.write` {path, data} (its payload checked by the sandbox when sent):
+ * perform it, confined again now that it happens; a refusal at this point (e.g. a parent
+ * swapped for a symlink since the send) is recorded as a `gate.denied` like any other;
+ * record `service.result` (service `fs.write`), and record and return the
+ * `svc.fs.write.result` delivery.
+ * @throws AstridError LEDGER_* when the ledger refuses the record (the caller fails loudly).
+ */
+export async function serveFsWrite(ledger: Ledger, who: ServeWho, ctx: Parameters<typeof performFsWrite>[0], send: ServiceSend): Promise<Delivery> {
+  const p = send.payload as {path: string; data: Uint8Array};
+  const actor = {...who, actor: 'svc.fs'};
+  const done = performFsWrite(ctx, p.path, p.data);
+  const result = done.ok ? {ok: true, path: p.path, bytes: done.bytes} : {ok: false, path: p.path, code: done.code};
+  if (!done.ok && done.denial !== undefined) {
+    const d = done.denial;
+    const body = {code: 'GATE_DENIED', layer: d.layer, rule: d.rule.slice(0, 256), resource: `fs.write:${p.path}`.slice(0, 1024), reason: d.reason.slice(0, 1024), capsule: ctx.capsule} as const;
+    await ledger.append({kind: 'gate.denied', body, ...actor});
+  }
+  await ledger.append({
+    kind: 'service.result',
+    body: {service: 'fs.write', cause: send.seq, ok: done.ok, code: done.ok ? '' : done.code, detail: done.ok ? `${done.bytes} bytes` : done.reason.slice(0, 4096)},
+    ...actor,
+  });
+  const res = await ledger.append({kind: 'bus.message', body: {topic: FS_WRITE_RESULT_TOPIC, payload: pack(result), from: 'svc.fs', corr: send.corr}, ...actor});
+  return {topic: FS_WRITE_RESULT_TOPIC, payload: result, from: 'svc.fs', seq: res.seq, ...(send.corr ? {corr: send.corr} : {})};
 }
