@@ -2,6 +2,7 @@
  * Actors: XState machines. Now the capsule lifecycle; principals, sessions and approval
  * gates arrive with the authority and kernel issues. One way in.
  */
+export {serviceMachine, startServiceActor, SERVICE_NAMES, type ServiceActor, type ServiceEvent, type ServiceContext, type ServiceName} from './service.js';
 export {capsuleMachine, startCapsuleActor, capsuleState, type CapsuleActor, type CapsuleEvent, type CapsuleState, type CapsuleContext} from './capsule.js';
 export {
   approvalMachine,

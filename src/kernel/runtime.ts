@@ -5,7 +5,7 @@
  * Operations (ops.ts) take a runtime, never a home path, so both ways run the same code.
  */
 import {authorityProjection, type Authority} from '../capabilities/index.js';
-import {ActorRegistry, startPrincipalActor, startSessionActor, type ApprovalService} from '../actors/index.js';
+import {ActorRegistry, SERVICE_NAMES, startPrincipalActor, startServiceActor, startSessionActor, type ApprovalService} from '../actors/index.js';
 import {installedProjection, kvProjection, type CapsuleStore, type InstalledState, type KvState} from '../sandbox/index.js';
 import {projectionStateHash, rebuildAll, saveSnapshot, type Projection} from '../ledger/index.js';
 import {LiveProjection, capsulesProjection, sessionsProjection, type CapsulesState, type SessionsState} from './sessions.js';
@@ -164,7 +164,8 @@ export class KernelRuntime {
   /**
    * Build the actors from the ledger's state (once): a principal actor per principal, with
    * the sessions the ledger says it is running; a session actor per running session, which
-   * no kernel runs yet, so `interrupted` until this kernel runs it.
+   * no kernel runs yet, so `interrupted` until this kernel runs it; and an actor per kernel
+   * service (`service:fs.write`, `service:http`, `service:approval`, `service:spawn`).
    */
   buildActors(): Promise<void> {
     this.#actorsBuilt ??= (async () => {
@@ -179,6 +180,8 @@ export class KernelRuntime {
         if (this.live.has(x.id)) continue;
         this.actors.add(`session:${x.id}`, 'session', startSessionActor({id: x.id, principal: x.principal, capsule: x.capsule, activations: x.activations, fuelUsed: x.fuelUsed, interrupted: true}));
       }
+      // the kernel's services, one actor each, shared by every session this runtime runs
+      for (const name of SERVICE_NAMES) if (this.actors.get(`service:${name}`) === undefined) this.actors.add(`service:${name}`, 'service', startServiceActor(name));
     })();
     return this.#actorsBuilt;
   }

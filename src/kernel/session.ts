@@ -25,7 +25,7 @@ import {
   type InstalledState,
   type KvState,
 } from '../sandbox/index.js';
-import {startCapsuleActor, type ActorRegistry} from '../actors/index.js';
+import {startCapsuleActor, type ActorRegistry, type ServiceName} from '../actors/index.js';
 import {FS_WRITE_TOPIC, HTTP_REQUEST_TOPIC, serveFsWrite, serveHttpRequest, type HttpLimits, type Resolver, type ServiceSend} from '../services/index.js';
 import {secretSource} from './secrets.js';
 import type {KernelState} from './open.js';
@@ -312,6 +312,28 @@ interface DeliverContext {
   readonly http: RunOptions['http'];
 }
 
+/**
+ * `serve`, reported to the service's actor (`service:<name>` in `actors`, when the kernel
+ * runs one): REQUEST before, DONE with the result's ok and code after (a throw is a failure).
+ */
+function tracked(actors: ActorRegistry | undefined, name: ServiceName, serve: (s: ServiceSend) => Promise<Delivery>): (s: ServiceSend) => Promise<Delivery> {
+  return async (s) => {
+    const a = actors?.get(`service:${name}`);
+    a?.send({type: 'REQUEST'});
+    let ok = false;
+    let code = 'INTERNAL';
+    try {
+      const d = await serve(s);
+      const p = d.payload as {ok?: unknown; code?: unknown} | null;
+      ok = typeof p === 'object' && p !== null && p.ok === true;
+      code = typeof p === 'object' && p !== null && typeof p.code === 'string' ? p.code : '';
+      return d;
+    } finally {
+      a?.send({type: 'DONE', ok, code});
+    }
+  };
+}
+
 async function deliverAll(k: KernelState, authority: Authority, c: DeliverContext): Promise<RunResult> {
   const ledger = k.ledger;
   const {loaded, ctx, gate, book, scopes, who, topic} = c;
@@ -340,12 +362,12 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
    * Any other send is an ordinary message, handed to the bus.
    */
   const services: ReadonlyMap<string, (s: ServiceSend) => Promise<Delivery>> = new Map([
-    [FS_WRITE_TOPIC, (s: ServiceSend) => serveFsWrite(ledger, who, {gate, capsule: loaded.name, principal, session}, s)],
-    [HTTP_REQUEST_TOPIC, (s: ServiceSend) => serveHttpRequest(ledger, who, {gate, capsule: loaded.name, principal, session, secrets: secretSource(k.home), ...c.http}, s)],
-    ['svc.approval.request', (s: ServiceSend) => serveApprovalRequest(ledger, who, c.approvals, {capsule: loaded.name, hash: loaded.hash}, s)],
+    [FS_WRITE_TOPIC, tracked(c.actors, 'fs.write', (s: ServiceSend) => serveFsWrite(ledger, who, {gate, capsule: loaded.name, principal, session}, s))],
+    [HTTP_REQUEST_TOPIC, tracked(c.actors, 'http', (s: ServiceSend) => serveHttpRequest(ledger, who, {gate, capsule: loaded.name, principal, session, secrets: secretSource(k.home), ...c.http}, s))],
+    ['svc.approval.request', tracked(c.actors, 'approval', (s: ServiceSend) => serveApprovalRequest(ledger, who, c.approvals, {capsule: loaded.name, hash: loaded.hash}, s))],
     [
       'svc.spawn',
-      (s: ServiceSend) =>
+      tracked(c.actors, 'spawn', (s: ServiceSend) =>
         serveSpawn(
           {
             ledger,
@@ -362,6 +384,7 @@ async function deliverAll(k: KernelState, authority: Authority, c: DeliverContex
           },
           s,
         ),
+      ),
     ],
   ]);
   try {

@@ -9,7 +9,7 @@ import {strict as assert} from 'node:assert';
 import {createConnection, type Socket} from 'node:net';
 import {readFileSync, existsSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {runCli, runCliAsync, tmpDir, cliOk, cliFails, repoRoot, type Json} from '../helpers/index.js';
+import {runCli, runCliAsync, tmpDir, cliJson, cliOk, cliFails, repoRoot, type Json} from '../helpers/index.js';
 import {watCapsule} from '../helpers/wat-capsule.js';
 import {encodeFrame, FrameDecoder, PROTOCOL_VERSION, type UplinkMessage} from '../../src/protocol/index.js';
 import {DAEMON_NODE_FLAGS, openAuthority, openKernelState} from '../../src/kernel/index.js';
@@ -73,6 +73,14 @@ describe('daemon: one home, one daemon', () => {
     assert.equal(statSync(join(home, 'run', 'astrid.sock')).mode & 0o777, 0o600);
     assert.equal(statSync(join(home, 'run', 'token')).mode & 0o777, 0o600);
     assert.ok(statSync(join(home, 'run', 'astrid.sock')).isSocket());
+  });
+
+  it('inspect actor lists the owner and one actor per kernel service; an id shows one', () => {
+    const all = cliJson(runCli(['inspect', 'actor', '--json'], home)) as Json[];
+    const ids = all.map((x) => x.id);
+    for (const id of ['principal:owner', 'service:fs.write', 'service:http', 'service:approval', 'service:spawn']) assert.ok(ids.includes(id), `${id} in ${ids.join(', ')}`);
+    const one = cliJson(runCli(['inspect', 'actor', 'service:http', '--json'], home)) as Json[];
+    assert.deepEqual(one.map((x) => [x.id, x.kind, x.state]), [['service:http', 'service', 'idle']]);
   });
 
   it('the background daemon runs under the daemon node flags', {skip: process.platform !== 'linux' && 'reads /proc'}, () => {

@@ -2,6 +2,7 @@
 import {describe, it} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {join} from 'node:path';
+import {ActorRegistry, SERVICE_NAMES, startServiceActor} from '../../src/actors/index.js';
 import {approvalService, openAuthority, restartBackoffMs, runSession} from '../../src/kernel/index.js';
 import type {BodyByKind} from '../../src/ledger/index.js';
 import {unpackUntrusted} from '../../src/sandbox/index.js';
@@ -13,10 +14,10 @@ describe('services: approval requests from a capsule', () => {
   const {dir} = f;
   let n = 0;
 
-  const ask = async (payload: unknown, askFlag: boolean): Promise<{result: Record<string, unknown>; service: BodyByKind['service.result']; session: string; hash: string}> => {
+  const ask = async (payload: unknown, askFlag: boolean, actors?: ActorRegistry): Promise<{result: Record<string, unknown>; service: BodyByKind['service.result']; session: string; hash: string}> => {
     const name = `asker-${++n}`;
     const c = await f.store.install(await watCapsule(join(dir, 'pkgs'), {fixture: 'send-request', name, request: msgpack({topic: 'svc.approval.request', payload}), sends: ['svc.approval.request']}));
-    const r = await runSession(f.k, f.store, {capsule: name, grants: ['bus.send:svc.approval.request'], topic: 'test.x', input: {}, ask: askFlag});
+    const r = await runSession(f.k, f.store, {capsule: name, grants: ['bus.send:svc.approval.request'], topic: 'test.x', input: {}, ask: askFlag, ...(actors ? {actors} : {})});
     let result: Record<string, unknown> | undefined;
     let service: BodyByKind['service.result'] | undefined;
     for await (const e of f.k.ledger.entries({session: r.session})) {
@@ -31,6 +32,20 @@ describe('services: approval requests from a capsule', () => {
     const {result, service} = await ask({resource: 'fs.read:/srv/data/report.txt', reason: 'to summarise it'}, false);
     assert.deepEqual([result.ok, result.code], [false, 'APPROVAL_UNAVAILABLE']);
     assert.equal(service.ok, false);
+  });
+
+  it('each request is reported to the kernel\'s approval service actor: served and failed counted', async () => {
+    const actors = new ActorRegistry();
+    for (const name of SERVICE_NAMES) actors.add(`service:${name}`, 'service', startServiceActor(name));
+    const before = actors.view('service:approval');
+    assert.deepEqual([before?.state, before?.context.served, before?.context.failed], ['idle', 0, 0]);
+    await ask({resource: 'fs.read:/srv/data/report.txt', reason: 'to summarise it'}, true, actors);
+    await ask({resource: 'fs.read:relative', reason: ''}, true, actors);
+    const after = actors.view('service:approval');
+    assert.deepEqual([after?.state, after?.context.inFlight, after?.context.served, after?.context.failed], ['idle', 0, 1, 1]);
+    assert.equal(typeof after?.context.lastFailure, 'string');
+    assert.equal(actors.view('service:fs.write')?.context.served, 0, 'other services untouched');
+    actors.stopAll();
   });
 
   it('a malformed request or resource is refused with a code', async () => {
