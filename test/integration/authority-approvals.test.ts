@@ -6,21 +6,18 @@ import {join} from 'node:path';
 import {ApprovalService, type ApprovalTimers} from '../../src/actors/index.js';
 import {BudgetBook, DEFAULT_RESERVED_TOPICS, SessionGate, type Authority, type CapsuleBounds, type GateDecision, type ResourceType} from '../../src/capabilities/index.js';
 import {createPrincipal, openAuthority, openCapsuleStore, openKernelState, runSession, SimulatedClock, type KernelState} from '../../src/kernel/index.js';
-import {type AnyEntry, type BodyByKind, type EntryKind} from '../../src/ledger/index.js';
+import {type AnyEntry} from '../../src/ledger/index.js';
 import {unpackUntrusted, type CapsuleStore} from '../../src/sandbox/index.js';
 import {parsePattern} from '../../src/topics/index.js';
 import {tmpDir} from '../helpers/index.js';
 import {boundsOf} from '../helpers/gate.js';
 import {msgpack, watCapsule} from '../helpers/wat-capsule.js';
+import {bodies, kinds} from '../helpers/entries.js';
 
 const CAP = 'reader';
 const TIMEOUT = 60_000;
 const HUMAN = {by: 'human', via: 'cli'} as const;
 
-function bodies<K extends EntryKind>(es: readonly AnyEntry[], kind: K): BodyByKind[K][] {
-  return es.filter((e) => e.kind === kind).map((e) => e.body as BodyByKind[K]);
-}
-const kinds = (es: readonly AnyEntry[]): string[] => es.map((e) => e.kind);
 const codeOf = (code: string) => (e: unknown): boolean => (e as {code?: unknown}).code === code;
 
 /** Timers that fire only when the test advances them; the simulated clock moves with them. */

@@ -8,6 +8,7 @@ import type {AnyEntry} from '../../src/ledger/index.js';
 import type {CapsuleStore} from '../../src/sandbox/index.js';
 import {tmpDir} from '../helpers/index.js';
 import {msgpack, watCapsule} from '../helpers/wat-capsule.js';
+import {sessionEntries} from '../helpers/entries.js';
 
 describe('authority: activation budgets on a real ledger', () => {
   const {dir, cleanup} = tmpDir('astrid-budgets-');
@@ -39,12 +40,7 @@ describe('authority: activation budgets on a real ledger', () => {
     cleanup();
   });
 
-  const entries = async (session: string): Promise<AnyEntry[]> => {
-    await k.ledger.flush();
-    const out: AnyEntry[] = [];
-    for await (const e of k.ledger.entries({session})) out.push(e.entry);
-    return out;
-  };
+  const entries = (session: string): Promise<AnyEntry[]> => sessionEntries(k.ledger, session);
 
   it("the child's fuel bounds the activation even when another token comes first: it ends BUDGET_EXHAUSTED, charged to the child and its parent", async () => {
     const r = await runSession(k, store, {capsule: 'ticker', grants: [], tokens: [other.id, child.id], topic: 'test.x', input: {}});

@@ -18,19 +18,16 @@ import {
 } from '../../src/capabilities/index.js';
 import {createPrincipal, openAuthority, openCapsuleStore, openKernelState, principalKey, SimulatedClock, type KernelState} from '../../src/kernel/index.js';
 import {Blake3} from '../../src/crypto/index.js';
-import {rebuild, type AnyEntry, type BodyByKind, type EntryKind} from '../../src/ledger/index.js';
+import {rebuild, type AnyEntry, type BodyByKind} from '../../src/ledger/index.js';
 import {parsePattern} from '../../src/topics/index.js';
 import {repoRoot, tmpDir} from '../helpers/index.js';
 import {boundsOf} from '../helpers/gate.js';
+import {bodies, kinds} from '../helpers/entries.js';
 
 const CAP = 'fs-tool';
 const T0 = 1_700_000_000_000;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-function bodies<K extends EntryKind>(es: readonly AnyEntry[], kind: K): BodyByKind[K][] {
-  return es.filter((e) => e.kind === kind).map((e) => e.body as BodyByKind[K]);
-}
-const kinds = (es: readonly AnyEntry[]): string[] => es.map((e) => e.kind);
 
 /** One check: its decision, and every ledger entry written while it ran. */
 interface Checked {

@@ -4,14 +4,12 @@ import {strict as assert} from 'node:assert';
 import {existsSync, linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {openCapsuleStore, openKernelState, runSession, type KernelState, type RunResult} from '../../src/kernel/index.js';
-import type {AnyEntry, BodyByKind, EntryKind} from '../../src/ledger/index.js';
+import type {AnyEntry, BodyByKind} from '../../src/ledger/index.js';
 import {unpackUntrusted, type CapsuleStore} from '../../src/sandbox/index.js';
 import {tmpDir} from '../helpers/index.js';
 import {msgpack, watCapsule, type WatCapsuleOptions} from '../helpers/wat-capsule.js';
+import {bodies, sessionEntries} from '../helpers/entries.js';
 
-function bodies<K extends EntryKind>(es: readonly AnyEntry[], kind: K): BodyByKind[K][] {
-  return es.filter((e) => e.kind === kind).map((e) => e.body as BodyByKind[K]);
-}
 
 function only<T>(xs: readonly T[], what: string): T {
   assert.equal(xs.length, 1, `expected exactly one ${what}, got ${xs.length}`);
@@ -55,11 +53,7 @@ describe('sandbox: confinement of fs and kv', () => {
     cleanup();
   });
 
-  const entries = async (session: string): Promise<AnyEntry[]> => {
-    const out: AnyEntry[] = [];
-    for await (const e of k.ledger.entries({session})) out.push(e.entry);
-    return out;
-  };
+  const entries = (session: string): Promise<AnyEntry[]> => sessionEntries(k.ledger, session);
 
   /** Install call-request.wat with `request` (manifest fs_read bound `<root>/**` unless given) and run it once under `grants`. */
   const callCase = async (request: unknown, grants: readonly string[], o: Partial<WatCapsuleOptions> = {}): Promise<Case> => {

@@ -4,16 +4,14 @@ import {strict as assert} from 'node:assert';
 import {existsSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {openCapsuleStore, openKernelState, runSession, type KernelState, type RunResult} from '../../src/kernel/index.js';
-import {rebuild, type AnyEntry, type BodyByKind, type EntryKind} from '../../src/ledger/index.js';
+import {rebuild, type AnyEntry, type BodyByKind} from '../../src/ledger/index.js';
 import {installedProjection, METER_VERSION, type CapsuleStore, type InstalledCapsule} from '../../src/sandbox/index.js';
 import {tmpDir} from '../helpers/index.js';
 import {msgpack, watCapsule, type WatCapsuleOptions} from '../helpers/wat-capsule.js';
+import {bodies, sessionEntries} from '../helpers/entries.js';
 
 const GOOD_GRANTS = ['bus.send:good.done'];
 
-function bodies<K extends EntryKind>(es: readonly AnyEntry[], kind: K): BodyByKind[K][] {
-  return es.filter((e) => e.kind === kind).map((e) => e.body as BodyByKind[K]);
-}
 
 function only<T>(xs: readonly T[], what: string): T {
   assert.equal(xs.length, 1, `expected exactly one ${what}, got ${xs.length}`);
@@ -41,11 +39,7 @@ describe('sandbox: hostile corpus', () => {
   });
 
   const install = async (o: WatCapsuleOptions): Promise<InstalledCapsule> => store.install(await watCapsule(pkgs, o));
-  const entries = async (session: string): Promise<AnyEntry[]> => {
-    const out: AnyEntry[] = [];
-    for await (const e of k.ledger.entries({session})) out.push(e.entry);
-    return out;
-  };
+  const entries = (session: string): Promise<AnyEntry[]> => sessionEntries(k.ledger, session);
   const run = (capsule: string, input: unknown = {a: 1}): Promise<RunResult> => runSession(k, store, {capsule, grants: GOOD_GRANTS, topic: 'test.x', input});
   /** Runs `capsule` once and checks the common shape: one activation, an error with `code`, and the session entries bracketing it. */
   const runHostile = async (capsule: string, code: string): Promise<{r: RunResult; es: AnyEntry[]; ended: BodyByKind['activation.ended']}> => {

@@ -5,16 +5,14 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import type {AddressInfo} from 'node:net';
 import {join} from 'node:path';
 import {openCapsuleStore, openKernelState, openSecrets, runSession, type KernelState, type RunResult} from '../../src/kernel/index.js';
-import type {AnyEntry, BodyByKind, EntryKind} from '../../src/ledger/index.js';
+import type {AnyEntry, BodyByKind} from '../../src/ledger/index.js';
 import {unpackUntrusted, type CapsuleStore} from '../../src/sandbox/index.js';
 import type {Resolver} from '../../src/services/index.js';
 import type {TokenBudget} from '../../src/capabilities/index.js';
 import {tmpDir} from '../helpers/index.js';
 import {msgpack, watCapsule} from '../helpers/wat-capsule.js';
+import {bodies} from '../helpers/entries.js';
 
-function bodies<K extends EntryKind>(es: readonly AnyEntry[], kind: K): BodyByKind[K][] {
-  return es.filter((e) => e.kind === kind).map((e) => e.body as BodyByKind[K]);
-}
 
 const SECRET = 'Bearer s3cr3t-Value-7f1c9e';
 

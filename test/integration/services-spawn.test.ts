@@ -1,47 +1,33 @@
 // Proves: a capsule can start a child capsule only through svc.spawn, only when the gate allows `spawn:<capsule>` (manifest bound and token), only under a token attenuated from its own (never wider: a wider ask is refused), with nesting bounded; the child's outcome comes back as svc.spawn.result, every step is in the ledger, and the child's token dies with the parent session.
-import {after, before, describe, it} from 'node:test';
+import {before, describe, it} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {join} from 'node:path';
-import {MAX_SPAWNS_PER_TREE, openAuthority, openCapsuleStore, openKernelState, runSession, type KernelState, type RunResult} from '../../src/kernel/index.js';
-import type {AnyEntry, BodyByKind, EntryKind} from '../../src/ledger/index.js';
-import {unpackUntrusted, type CapsuleStore} from '../../src/sandbox/index.js';
+import {MAX_SPAWNS_PER_TREE, openAuthority, runSession, type RunResult} from '../../src/kernel/index.js';
+import type {AnyEntry, BodyByKind} from '../../src/ledger/index.js';
+import {unpackUntrusted} from '../../src/sandbox/index.js';
 import {parseTokenId} from '../../src/capabilities/index.js';
-import {repoRoot, tmpDir} from '../helpers/index.js';
+import {repoRoot} from '../helpers/index.js';
+import {kernelFixture} from '../helpers/kernel-fixture.js';
 import {msgpack, watCapsule} from '../helpers/wat-capsule.js';
+import {bodies, sessionEntries} from '../helpers/entries.js';
 
-function bodies<K extends EntryKind>(es: readonly AnyEntry[], kind: K): BodyByKind[K][] {
-  return es.filter((e) => e.kind === kind).map((e) => e.body as BodyByKind[K]);
-}
 
 describe('services: spawn', () => {
-  const {dir, cleanup} = tmpDir('astrid-spawn-');
-  const home = join(dir, 'home');
-  const pkgs = join(dir, 'pkgs');
-  let k: KernelState;
-  let store: CapsuleStore;
+  const f = kernelFixture('astrid-spawn-');
+  const pkgs = join(f.dir, 'pkgs');
   let n = 0;
 
   before(async () => {
-    k = await openKernelState({home, mode: 'write'});
-    store = openCapsuleStore(k);
-    await store.install(join(repoRoot, 'capsules', 'echo'));
-  });
-  after(async () => {
-    await k.close();
-    cleanup();
+    await f.store.install(join(repoRoot, 'capsules', 'echo'));
   });
 
-  const entries = async (session: string): Promise<AnyEntry[]> => {
-    const es: AnyEntry[] = [];
-    for await (const e of k.ledger.entries({session})) es.push(e.entry);
-    return es;
-  };
+  const entries = (session: string): Promise<AnyEntry[]> => sessionEntries(f.k.ledger, session);
 
   /** A parent capsule (send-request.wat) that sends svc.spawn with `payload`, run under `grants`. */
   const parent = async (payload: unknown, grants: readonly string[], o: {spawnBound?: string[]; name?: string} = {}): Promise<{r: RunResult; es: AnyEntry[]; result: Record<string, unknown>}> => {
     const name = o.name ?? `parent-${++n}`;
-    await store.install(await watCapsule(pkgs, {fixture: 'send-request', name, request: msgpack({topic: 'svc.spawn', payload}), sends: ['svc.spawn'], spawn: o.spawnBound ?? ['echo']}));
-    const r = await runSession(k, store, {capsule: name, grants: ['bus.send:svc.spawn', ...grants], topic: 'test.x', input: {}});
+    await f.store.install(await watCapsule(pkgs, {fixture: 'send-request', name, request: msgpack({topic: 'svc.spawn', payload}), sends: ['svc.spawn'], spawn: o.spawnBound ?? ['echo']}));
+    const r = await runSession(f.k, f.store, {capsule: name, grants: ['bus.send:svc.spawn', ...grants], topic: 'test.x', input: {}});
     const es = await entries(r.session);
     const msg = bodies(es, 'bus.message').filter((b) => b.topic === 'svc.spawn.result');
     assert.equal(msg.length, 1, `one svc.spawn.result (${r.code ?? ''} ${r.message ?? ''})`);
@@ -77,7 +63,7 @@ describe('services: spawn', () => {
     assert.deepEqual(result.sends, [{topic: 'echo.reply', payload: {text: 'from the parent'}}]);
     const child = result.session as string;
     const childToken = parseTokenId(result.token as string);
-    const a = await openAuthority(k, 'write');
+    const a = await openAuthority(f.k, 'write');
     const t = a.token(childToken);
     assert.ok(t !== undefined);
     assert.deepEqual(t.resources.map((x) => x.text), ['bus.send:echo.>']);
@@ -91,7 +77,7 @@ describe('services: spawn', () => {
 
   it('a grant may pin the module: spawn:blake3:<hash of echo> allows it, another hash does not', async () => {
     let hash = '';
-    for await (const e of k.ledger.entries({kind: 'capsule.installed'})) if (e.entry.kind === 'capsule.installed' && e.entry.body.name === 'echo') hash = e.entry.body.hash;
+    for await (const e of f.k.ledger.entries({kind: 'capsule.installed'})) if (e.entry.kind === 'capsule.installed' && e.entry.body.name === 'echo') hash = e.entry.body.hash;
     assert.match(hash, /^[0-9a-f]{64}$/);
     const ok = await parent(ECHO, [`spawn:blake3:${hash}`, 'bus.send:echo.>'], {spawnBound: ['echo']});
     assert.equal(ok.result.ok, true, JSON.stringify(ok.result));
@@ -120,13 +106,13 @@ describe('services: spawn', () => {
   it('a capsule spawning itself several times per activation (breadth, not depth) stops at the tree bound', async () => {
     const name = 'fan';
     const self = {capsule: name, topic: 'test.x', input: {}, resources: ['bus.send:svc.spawn', `spawn:${name}`]};
-    await store.install(await watCapsule(pkgs, {fixture: 'send-fan', name, request: msgpack({topic: 'svc.spawn', payload: self}), sends: ['svc.spawn'], spawn: [name]}));
-    const from = k.ledger.head.seq;
-    const r = await runSession(k, store, {capsule: name, grants: ['bus.send:svc.spawn', `spawn:${name}`], topic: 'test.x', input: {}});
+    await f.store.install(await watCapsule(pkgs, {fixture: 'send-fan', name, request: msgpack({topic: 'svc.spawn', payload: self}), sends: ['svc.spawn'], spawn: [name]}));
+    const from = f.k.ledger.head.seq;
+    const r = await runSession(f.k, f.store, {capsule: name, grants: ['bus.send:svc.spawn', `spawn:${name}`], topic: 'test.x', input: {}});
     assert.equal(r.status, 'ok', r.message);
     let started = 0;
     const codes = new Set<string>();
-    for await (const e of k.ledger.entries({from: from + 1})) {
+    for await (const e of f.k.ledger.entries({from: from + 1})) {
       if (e.entry.kind === 'session.started') started++;
       if (e.entry.kind === 'service.result' && e.entry.body.service === 'spawn') codes.add(e.entry.body.code);
     }
