@@ -69,10 +69,13 @@ async function main(argv: readonly string[]): Promise<number> {
  * The benchmarks measure the kernel as the daemon runs it, so they run under the daemon's
  * node flags: without them, this re-runs itself with them (once; the child has them).
  */
+/** The node flags this process runs with: its command line's and NODE_OPTIONS'. */
+const givenFlags = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)].filter((f) => f.startsWith('--'));
+
 function missingFlags(): string[] {
   // by name: a value given on the command line or in NODE_OPTIONS is the user's choice, kept
-  const given = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)].map((f) => f.split('=')[0]);
-  return DAEMON_NODE_FLAGS.filter((f) => !given.includes(f.split('=')[0]));
+  const names = givenFlags.map((f) => f.split('=')[0]);
+  return DAEMON_NODE_FLAGS.filter((f) => !names.includes(f.split('=')[0]));
 }
 
 const missing = missingFlags();
@@ -81,8 +84,7 @@ if (missing.length > 0) {
   if (r.error !== undefined) process.stderr.write(`bench: cannot re-run under ${missing.join(' ')}: ${r.error.message}\n`);
   process.exitCode = r.status ?? 1;
 } else {
-  const flags = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)].filter((f) => f.startsWith('--'));
-  process.stderr.write(`node flags: ${flags.join(' ') || '(none)'} (the daemon's: ${DAEMON_NODE_FLAGS.join(' ')})\n`);
+  process.stderr.write(`node flags: ${givenFlags.join(' ') || '(none)'} (the daemon's: ${DAEMON_NODE_FLAGS.join(' ')})\n`);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -181,7 +181,7 @@ export class KernelRuntime {
         this.actors.add(`session:${x.id}`, 'session', startSessionActor({id: x.id, principal: x.principal, capsule: x.capsule, activations: x.activations, fuelUsed: x.fuelUsed, interrupted: true}));
       }
       // the kernel's services, one actor each, shared by every session this runtime runs
-      for (const name of SERVICE_NAMES) if (this.actors.get(`service:${name}`) === undefined) this.actors.add(`service:${name}`, 'service', startServiceActor(name));
+      for (const name of SERVICE_NAMES) this.actors.add(`service:${name}`, 'service', startServiceActor(name));
     })();
     return this.#actorsBuilt;
   }
