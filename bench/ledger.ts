@@ -17,6 +17,7 @@ import {
   P_CHECKPOINT,
   P_ENTRY,
   encodeEntry,
+  levelStats,
   prefixRange,
   type ActorId,
   type AppendInput,
@@ -206,6 +207,9 @@ export const benchmark: Benchmark = {
         const arrayCount = arrayBatches.reduce((n, ops) => n + ops.length, 0);
         let batches = 0;
         let ops = 0;
+        // Bytes LevelDB's compactions wrote in the last round of each (MB), read before closing.
+        let ledgerCompaction = {chain: 0, aux: 0};
+        let rawCompaction = 0;
         const m = await measureInterleaved(
           {
             append: timed({
@@ -225,6 +229,8 @@ export const benchmark: Benchmark = {
               teardown: async ({dir, store, ledger}) => {
                 batches = store.batches;
                 ops = store.ops;
+                const st = store.compactionStats();
+                if (st !== undefined) ledgerCompaction = {chain: st.chain.compactionWriteMB, aux: st.aux.compactionWriteMB};
                 await ledger.close();
                 await cleanup(dir);
               },
@@ -239,7 +245,10 @@ export const benchmark: Benchmark = {
                 }
                 return notes.length;
               },
-              teardown: rawTeardown,
+              teardown: async (raw) => {
+                rawCompaction = levelStats(raw.db).compactionWriteMB;
+                await rawTeardown(raw);
+              },
             }),
             array: timed({
               setup: rawSetup,
@@ -256,6 +265,15 @@ export const benchmark: Benchmark = {
         rec(`append, ${fmtN(window)} in flight`, m.append, 'entries/s', `${batches} synced batches of ${(N / batches).toFixed(0)} entries (${(ops / batches).toFixed(0)} puts)`, g);
         rec(`raw chained batch, ${fmtN(window)} per sync`, m.chained, 'entries/s', 'db.batch().put()...write({sync: true})', g);
         rec(`raw array batch, ${fmtN(window)} per sync`, m.array, 'entries/s', `db.batch(ops, {sync: true}); first ${fmtN(arrayCount)} entries`, g);
+        const entryMB = valueBytes / 2 ** 20;
+        rec(
+          `LevelDB compaction writes, append ${fmtN(window)}`,
+          ledgerCompaction.chain + ledgerCompaction.aux,
+          'MB',
+          `chain ${ledgerCompaction.chain} + aux ${ledgerCompaction.aux}, for ${entryMB.toFixed(0)} MB of entry values; last round`,
+          g,
+        );
+        rec(`LevelDB compaction writes, raw ${fmtN(window)}`, rawCompaction, 'MB', 'the raw chained batch run, last round', g);
       }
 
       // The ledger's CPU cost alone: same appends, writes discarded.
@@ -435,6 +453,7 @@ export const benchmark: Benchmark = {
         const a = `append, ${fmtN(w)} in flight`;
         report.ratio(B, a, `raw chained batch, ${fmtN(w)} per sync`, 0.5, 'the fair one: the fastest raw path, and what LevelStore uses');
         report.ratio(B, a, `raw array batch, ${fmtN(w)} per sync`);
+        report.ratio(B, `LevelDB compaction writes, append ${fmtN(w)}`, `LevelDB compaction writes, raw ${fmtN(w)}`, undefined, 'write amplification against a raw log of the same entries: 1 is none beyond it');
       }
       report.ratio(B, 'append, null store (ledger CPU only)', `raw chained batch, ${fmtN(WINDOWS[WINDOWS.length - 1] as number)} per sync`, undefined, 'with no overlap of CPU and fsync, append / raw = x / (1 + x) for this x: 0.50 needs x >= 1');
       report.ratio(B, 'verify core: ChainVerifier, in memory', 'raw BLAKE3 (prev || entry), in memory', 0.5, 'the verify target');

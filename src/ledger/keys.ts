@@ -1,11 +1,15 @@
 /**
- * Key layout of the ledger's key-value store. Keys are bytes; one prefix byte per space:
+ * Key layout of the ledger's key-value store. Keys are bytes; one prefix byte per space.
+ * The chain itself, every key of it greater than the ones before:
+ *   'D' name                           -> the store's description (the format mark, written first)
+ *   'C' u64be(1)                       -> genesis's checkpoint, in genesis's own write
  *   'E' u64be(seq)                     -> hash(32) || entry bytes
+ * Beside the chain (LevelStore keeps these in a second LevelDB, see level-store.ts):
+ *   'C' u64be(seq > 1)                 -> checkpoint record (msgpack)
  *   'S' session 0x00 u64be(first)      -> u64be(seq)*  index by session: the seqs one
  *   'A' actor 0x00 u64be(first)        -> u64be(seq)*  batch appended for that id (postings)
- *   'C' u64be(seq)                     -> checkpoint record (msgpack)
+ *   'I'                                -> u64be(seq): the indexes hold every entry up to it
  *   'P' projection name                -> snapshot record (msgpack)
- *   'M' name                           -> metadata
  * Ids cannot contain NUL (see ids.ts), so index keys are unambiguous.
  */
 import {readU64be, u64be} from '../crypto/index.js';
@@ -15,7 +19,32 @@ export const P_SESSION = 0x53; // 'S'
 export const P_ACTOR = 0x41; // 'A'
 export const P_CHECKPOINT = 0x43; // 'C'
 export const P_SNAPSHOT = 0x50; // 'P'
-export const P_META = 0x4d; // 'M'
+export const P_META = 0x44; // 'D': below 'E', so the chain's keys only grow
+export const P_INDEXED = 0x49; // 'I'
+
+/** The one key of the 'I' space: how far the session and actor indexes reach. */
+export const INDEXED_KEY: Uint8Array = Uint8Array.of(P_INDEXED);
+
+/** 'C' u64be(1): the checkpoint written with genesis. */
+function isGenesisCheckpointKey(key: Uint8Array): boolean {
+  if (key.length !== 9 || key[0] !== P_CHECKPOINT || key[8] !== 1) return false;
+  for (let i = 1; i < 8; i++) if (key[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * A key of the chain itself: the 'D' format mark, 'E' entries, and genesis's checkpoint,
+ * so a new ledger is made in one atomic write that no crash can split. After genesis, only
+ * entries are written here, each key greater than all before it. See LedgerStore for what
+ * a backend may do with the other keys.
+ */
+export const isChainKey = (key: Uint8Array): boolean => key[0] === P_ENTRY || key[0] === P_META || isGenesisCheckpointKey(key);
+
+/**
+ * A key of the indexes ('S', 'A', 'I'): derived from the entries, rebuilt from them when
+ * behind, so a backend need not sync them.
+ */
+export const isIndexKey = (key: Uint8Array): boolean => key[0] === P_SESSION || key[0] === P_ACTOR || key[0] === P_INDEXED;
 
 function prefixed(prefix: number, rest: Uint8Array): Uint8Array {
   const k = new Uint8Array(1 + rest.length);

@@ -12,7 +12,7 @@
  * every T ms when there is anything new, on demand, and at close.
  */
 import {AstridError} from '../errors/index.js';
-import {Blake3, BLAKE3_LEN, toHex, bytesEqual, readU64be} from '../crypto/index.js';
+import {Blake3, BLAKE3_LEN, toHex, bytesEqual, readU64be, u64be} from '../crypto/index.js';
 import {encodeFields, decodeEntry, storedKindIndex, MAX_ENTRY_BYTES, type AnyEntry} from './codec.js';
 import {
   KERNEL_ACTOR,
@@ -41,9 +41,10 @@ import {
   prefixRange,
   seqOfIndexKey,
   seqOfKey,
+  INDEXED_KEY,
 } from './keys.js';
 import {checkCheckpoint, decodeCheckpoint, encodeCheckpoint, signCheckpoint, type Checkpoint, type CheckpointSigner} from './checkpoint.js';
-import type {BatchWriter, LedgerStore} from './store.js';
+import type {BatchOp, BatchWriter, LedgerStore} from './store.js';
 import {verifyStore, type VerifyOptions, type VerifyReport} from './verify.js';
 
 /** The time source the ledger stamps entries with (law 6: injected, never Date.now()). */
@@ -51,7 +52,11 @@ export interface Clock {
   now(): number;
 }
 
-export const LEDGER_FORMAT = 'astrid-ledger/1';
+/**
+ * The store layout's version. 2: checkpoints, indexes and snapshots beside the chain, with
+ * the 'I' mark of how far the indexes reach (keys.ts).
+ */
+export const LEDGER_FORMAT = 'astrid-ledger/2';
 const ZERO_HASH = new Uint8Array(BLAKE3_LEN);
 
 export interface LedgerOptions {
@@ -331,6 +336,8 @@ export class Ledger {
   #headObj: Head | undefined;
   #durable: Head = {seq: 0, hash: ZERO_HASH, time: 0};
   #lastCheckpointSeq = 0;
+  /** Every entry up to this seq is in the session and actor indexes ('I'); the rest are scanned. */
+  #indexed = 0;
   #kernelKey: Uint8Array | undefined;
   #pending: Batch;
   /** The batch the last #add queued into (it may since have been sealed). */
@@ -404,6 +411,10 @@ export class Ledger {
       throw new AstridError('LEDGER_OPEN_FAILED', `unsupported ledger format ${JSON.stringify(Buffer.from(fmt).toString('utf8').slice(0, 64))}`);
     }
     for await (const [k, v] of this.store.iterate({...prefixRange(P_ENTRY), reverse: true, limit: 1})) {
+      if (fmt === undefined) {
+        // Every ledger of this format has its mark, written before genesis.
+        throw new AstridError('LEDGER_OPEN_FAILED', `this ledger has entries but no "${LEDGER_FORMAT}" format mark: it was made by an older Astrid, or damaged`);
+      }
       const seq = seqOfKey(k, P_ENTRY);
       const split = splitStoredValue(v);
       const dec = split === undefined ? undefined : decodeEntry(split.bytes);
@@ -427,9 +438,16 @@ export class Ledger {
       if (why !== undefined) this.#corrupt = `${why}; run "astrid audit verify"`;
     }
     if (this.#corrupt === undefined && this.#lastCheckpointSeq > this.#head.seq) {
-      // A checkpoint is written in the same batch as the entries it covers, so this is never
+      // A checkpoint is written only once the entries it covers are durable, so this is never
       // a crash: entries were removed. Appending would reuse seqs below a signed checkpoint.
       this.#corrupt = `the ledger ends at seq ${this.#head.seq} but has a checkpoint at seq ${this.#lastCheckpointSeq} (truncated); run "astrid audit verify"`;
+    }
+    const mark = await this.store.get(INDEXED_KEY);
+    const indexed = mark === undefined || mark.length !== 8 ? 0 : readU64be(mark, 0);
+    this.#indexed = Math.min(indexed, this.#head.seq);
+    if (this.#corrupt === undefined && indexed > this.#head.seq) {
+      // The indexes are written after the entries they point at: this is no crash either.
+      this.#corrupt = `the ledger ends at seq ${this.#head.seq} but its indexes reach seq ${indexed} (truncated); run "astrid audit verify"`;
     }
     this.#durable = this.#head;
     this.#pending = newBatch(this.#head);
@@ -457,6 +475,51 @@ export class Ledger {
       // least one checkpoint, so a ledger with none was stripped (CHECKPOINT_MISSING).
       this.#pending.checkpoint = true;
       await this.append({kind: 'genesis', body: {format: ENTRY_FORMAT_VERSION, kernelKey: signer.publicKey}});
+      return;
+    }
+    if (this.#mode !== 'write' || this.#corrupt !== undefined) return;
+    if (this.#indexed < this.#head.seq) await this.#catchUpIndexes(indexed === 0);
+  }
+
+  /**
+   * Bring the session and actor indexes up to the head: the entries after the 'I' mark (a
+   * crash between the write of the chain and of what lies beside it, or a lost aux store)
+   * are read and their postings written, a chunk at a time. With no mark at all, whatever
+   * postings there are may be of another history: they are dropped first.
+   */
+  async #catchUpIndexes(fromScratch: boolean): Promise<void> {
+    const CHUNK = 10_000;
+    if (fromScratch) {
+      for (const p of [P_SESSION, P_ACTOR]) {
+        const dels: BatchOp[] = [];
+        for await (const [k] of this.store.iterate(prefixRange(p))) dels.push({type: 'del', key: k});
+        await this.store.batch(dels, {sync: false});
+      }
+    }
+    try {
+      for (let from = this.#indexed + 1; from <= this.#head.seq; from += CHUNK) {
+        const to = Math.min(this.#head.seq, from + CHUNK - 1);
+        const sessions = new Map<string, number[]>();
+        const actors = new Map<string, number[]>();
+        for await (const s of this.#scan(from, to, false, undefined)) {
+          const sl = sessions.get(s.entry.session);
+          if (sl === undefined) sessions.set(s.entry.session, [s.seq]);
+          else sl.push(s.seq);
+          const al = actors.get(s.entry.actor);
+          if (al === undefined) actors.set(s.entry.actor, [s.seq]);
+          else al.push(s.seq);
+        }
+        const ops: BatchOp[] = [];
+        for (const [id, seqs] of sessions) ops.push({type: 'put', key: indexKey(P_SESSION, id, seqs[0] as number), value: encodePostings(seqs)});
+        for (const [id, seqs] of actors) ops.push({type: 'put', key: indexKey(P_ACTOR, id, seqs[0] as number), value: encodePostings(seqs)});
+        ops.push({type: 'put', key: INDEXED_KEY, value: u64be(to)});
+        await this.store.batch(ops, {sync: false});
+        this.#indexed = to;
+      }
+    } catch (e) {
+      if (!(e instanceof AstridError) || e.code !== 'LEDGER_CORRUPT') throw e;
+      // An undecodable entry: the rest stays scanned, and nothing more is written.
+      this.#corrupt = `${e.message}`;
     }
   }
 
@@ -712,6 +775,7 @@ export class Ledger {
         const w = (b.w ??= this.store.writer());
         for (const [id, seqs] of b.sessions) w.put(indexKey(P_SESSION, id, seqs[0] as number), encodePostings(seqs));
         for (const [id, seqs] of b.actors) w.put(indexKey(P_ACTOR, id, seqs[0] as number), encodePostings(seqs));
+        if (b.count > 0) w.put(INDEXED_KEY, u64be(b.lastSeq));
         const lastHash = hashView(b.lastHashIn, b.lastHashAt);
         let cp: Checkpoint | undefined;
         if (b.checkpoint && this.#signer !== undefined && b.lastSeq > this.#lastCheckpointSeq) {
@@ -721,6 +785,7 @@ export class Ledger {
         b.w = undefined;
         await w.write({sync: true});
         this.#durable = {seq: b.lastSeq, hash: lastHash, time: b.lastTime};
+        if (b.count > 0) this.#indexed = b.lastSeq;
         if (cp !== undefined) {
           this.#lastCheckpointSeq = cp.seq;
           try {
@@ -836,45 +901,64 @@ export class Ledger {
     if (q.kind !== undefined && !isEntryKind(q.kind)) throw new AstridError('LEDGER_KIND_UNKNOWN', `unknown kind ${String(q.kind)}`);
     const limit = q.limit ?? Infinity;
     if (limit === 0 || to < from) return;
-    let n = 0;
+    const reverse = q.reverse === true;
+    const only: ReadonlySet<EntryKind> | undefined = q.kind === undefined ? q.kinds : new Set(q.kinds === undefined || q.kinds.has(q.kind) ? [q.kind] : []);
     const byIndex = q.session !== undefined ? {p: P_SESSION, id: q.session} : q.actor !== undefined ? {p: P_ACTOR, id: q.actor} : undefined;
-    if (byIndex !== undefined) {
-      // Index keys are (id, first seq of a batch) -> that batch's seqs for the id.
-      const r = indexRange(byIndex.p, byIndex.id);
-      const lt = to >= Number.MAX_SAFE_INTEGER ? r.lt : indexKey(byIndex.p, byIndex.id, to + 1);
-      for await (const [k, v] of this.store.iterate({gte: r.gte, lt, reverse: q.reverse === true})) {
-        if (seqOfIndexKey(k) > to) continue;
-        const seqs = decodePostings(v);
-        if (q.reverse === true) seqs.reverse();
-        for (const seq of seqs) {
-          if (seq < from || seq > to) continue;
-          const val = await this.store.get(entryKey(seq));
-          if (val === undefined) continue;
-          const s = this.#toStored(seq, val);
-          if (q.session !== undefined && s.entry.session !== q.session) continue;
-          if (q.actor !== undefined && s.entry.actor !== q.actor) continue;
-          if (q.kind !== undefined && s.entry.kind !== q.kind) continue;
-          yield s;
-          if (++n >= limit) return;
-        }
-      }
-      return;
+    let parts: AsyncGenerator<StoredEntry>[];
+    if (byIndex === undefined) {
+      parts = [this.#scan(from, to, reverse, only)];
+    } else {
+      // The indexes reach #indexed; entries after it are scanned (a crash's unindexed tail,
+      // in a ledger opened read-only: a writer brings the indexes up to date on open).
+      const indexed = this.#indexed;
+      const viaIndex = this.#viaIndex(byIndex.p, byIndex.id, from, Math.min(to, indexed), reverse);
+      const tail = this.#scan(Math.max(from, indexed + 1), to, reverse, only);
+      parts = reverse ? [tail, viaIndex] : [viaIndex, tail];
     }
+    let n = 0;
+    for (const part of parts) {
+      for await (const s of part) {
+        // The indexes are derived data: each entry they point at is checked against the query.
+        if (q.session !== undefined && s.entry.session !== q.session) continue;
+        if (q.actor !== undefined && s.entry.actor !== q.actor) continue;
+        if (only !== undefined && !only.has(s.entry.kind)) continue;
+        yield s;
+        if (++n >= limit) return;
+      }
+    }
+  }
+
+  /** Entries of seqs from..to named by the postings of one id in one index. */
+  async *#viaIndex(p: number, id: string, from: number, to: number, reverse: boolean): AsyncGenerator<StoredEntry> {
+    if (to < from) return;
+    // Index keys are (id, first seq of a batch) -> that batch's seqs for the id.
+    const r = indexRange(p, id);
+    for await (const [k, v] of this.store.iterate({gte: r.gte, lt: indexKey(p, id, to + 1), reverse})) {
+      if (seqOfIndexKey(k) > to) continue;
+      const seqs = decodePostings(v);
+      if (reverse) seqs.reverse();
+      for (const seq of seqs) {
+        if (seq < from || seq > to) continue;
+        const val = await this.store.get(entryKey(seq));
+        if (val !== undefined) yield this.#toStored(seq, val);
+      }
+    }
+  }
+
+  /** Entries of seqs from..to, read in order; kinds outside `only` are skipped undecoded. */
+  async *#scan(from: number, to: number, reverse: boolean, only: ReadonlySet<EntryKind> | undefined): AsyncGenerator<StoredEntry> {
+    if (to < from) return;
     const gte = entryKey(from);
     const lt = to >= Number.MAX_SAFE_INTEGER ? prefixRange(P_ENTRY).lt : entryKey(to + 1);
-    const only: ReadonlySet<EntryKind> | undefined = q.kind === undefined ? q.kinds : new Set(q.kinds === undefined || q.kinds.has(q.kind) ? [q.kind] : []);
-    for await (const chunk of this.store.iterateChunks({gte, lt, reverse: q.reverse === true})) {
+    for await (const chunk of this.store.iterateChunks({gte, lt, reverse})) {
       for (const [k, v] of chunk) {
         const seq = seqOfKey(k, P_ENTRY);
         if (seq === undefined) continue;
         if (only !== undefined) {
           const ki = storedKindIndex(v);
-          if (ki >= 0 && !only.has(ENTRY_KINDS[ki] as EntryKind)) continue; // skipped undecoded
+          if (ki >= 0 && !only.has(ENTRY_KINDS[ki] as EntryKind)) continue;
         }
-        const s = this.#toStored(seq, v);
-        if (only !== undefined && !only.has(s.entry.kind)) continue;
-        yield s;
-        if (++n >= limit) return;
+        yield this.#toStored(seq, v);
       }
     }
   }

@@ -3,6 +3,14 @@
  * batches. Public methods validate arguments and state, then call the protected hooks
  * that a backend implements (the abstract-level pattern). The memory and LevelDB
  * backends override only the hooks and pass one shared compliance suite.
+ *
+ * One latitude: a backend may write a batch's chain ops (`isChainKey`: the format mark,
+ * entries, genesis's checkpoint) and its other ops (later checkpoints, indexes, snapshots)
+ * as two atomic parts,
+ * the chain part first and durable before the other is begun, and need not sync index
+ * ops (`isIndexKey`). A crash between the two parts then loses only what lies beside the
+ * chain: checkpoints of a tail that was never acknowledged, and index postings, which the
+ * ledger rebuilds from the entries on open. LevelStore does this (see level-store.ts).
  */
 import {AstridError} from '../errors/index.js';
 

@@ -1,9 +1,10 @@
 // Proves: editing the LevelDB ledger behind Astrid's back (flipped bytes, deleted, truncated, swapped or rewritten entries, a forged checkpoint signature, every checkpoint deleted) makes `astrid audit verify` exit 1 and name the code and the tampered seq, in its human output and in --json.
 /*
  * The ledger is written by the real CLI, then edited with classic-level directly using the
- * documented layout (docs/ledger.md): 'E' u64be(seq) -> hash(32) || msgpack entry bytes,
- * 'C' u64be(seq) -> msgpack checkpoint {v, seq, hash, time, key, sig}. Each tampering runs
- * on its own copy of that home.
+ * documented layout (docs/ledger.md): 'E' u64be(seq) -> hash(32) || msgpack entry bytes in
+ * the chain's LevelDB ($ASTRID_HOME/ledger), 'C' u64be(seq) -> msgpack checkpoint {v, seq,
+ * hash, time, key, sig} in the one beside it ($ASTRID_HOME/ledger-aux), except genesis's,
+ * which is in the chain's. Each tampering runs on its own copy of that home.
  */
 import {after, before, describe, it} from 'node:test';
 import {strict as assert} from 'node:assert';
@@ -36,8 +37,9 @@ function seqKey(prefix: 'E' | 'C', seq: number): Uint8Array {
   return k;
 }
 
-async function withDb<T>(home: string, f: (db: Db) => Promise<T>): Promise<T> {
-  const db = new ClassicLevel<Uint8Array, Uint8Array>(join(home, 'ledger'), {keyEncoding: 'view', valueEncoding: 'view'});
+/** Run `f` on the chain's LevelDB ('ledger': entries) or the one beside it ('ledger-aux': checkpoints, indexes). */
+async function withDb<T>(home: string, f: (db: Db) => Promise<T>, which: 'ledger' | 'ledger-aux' = 'ledger'): Promise<T> {
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(join(home, which), {keyEncoding: 'view', valueEncoding: 'view'});
   await db.open({createIfMissing: false});
   try {
     return await f(db);
@@ -193,8 +195,8 @@ describe('astrid audit verify on a ledger edited behind its back', () => {
 
   it('(c) the last entries deleted below the last checkpoint: LEDGER_TRUNCATED at the first missing seq', async () => {
     const home = copy();
+    const cps = await withDb(home, (aux) => seqsOf(aux, 'C'), 'ledger-aux');
     const first = await withDb(home, async (db) => {
-      const cps = await seqsOf(db, 'C');
       const last = cps.at(-1) as number;
       assert.equal(last, headSeq, 'the CLI closes with a checkpoint at the head');
       for (const seq of [last - 1, last]) await db.del(seqKey('E', seq));
@@ -235,7 +237,7 @@ describe('astrid audit verify on a ledger edited behind its back', () => {
       assert.equal((cp.sig as Uint8Array).length, 64);
       assert.notDeepEqual(other.sig, cp.sig);
       await db.put(seqKey('C', seq), packr.pack({...cp, sig: other.sig}));
-    });
+    }, 'ledger-aux');
     const v = await verifyTampered(home);
     assertNamed(v, 'CHECKPOINT_BAD_SIGNATURE', seq);
     assert.deepEqual(
@@ -247,12 +249,19 @@ describe('astrid audit verify on a ledger edited behind its back', () => {
 
   it('(h) every checkpoint deleted: CHECKPOINT_MISSING at #1, an error and not just an unsigned tail', async () => {
     const home = copy();
-    await withDb(home, async (db) => {
-      const cps = await seqsOf(db, 'C');
-      assert.equal(cps[0], 1, 'genesis is written with its checkpoint');
-      await db.batch(cps.map((seq) => ({type: 'del' as const, key: seqKey('C', seq)})));
-      assert.deepEqual(await seqsOf(db, 'C'), []);
-    });
+    // Genesis's checkpoint lies in the chain's database (written in genesis's own batch), the rest beside it.
+    assert.deepEqual(await withDb(home, (db) => seqsOf(db, 'C')), [1], 'genesis is written with its checkpoint');
+    for (const which of ['ledger', 'ledger-aux'] as const) {
+      await withDb(
+        home,
+        async (db) => {
+          const cps = await seqsOf(db, 'C');
+          await db.batch(cps.map((seq) => ({type: 'del' as const, key: seqKey('C', seq)})));
+          assert.deepEqual(await seqsOf(db, 'C'), []);
+        },
+        which,
+      );
+    }
     const v = await verifyTampered(home);
     assertNamed(v, 'CHECKPOINT_MISSING', 1);
     // The kernel's anchor (keys/ledger.anchor) names the newest checkpoint it wrote, so the
@@ -266,7 +275,9 @@ describe('astrid audit verify on a ledger edited behind its back', () => {
     const note = await runCliAsync(['audit', 'note', 'would be signed over a stripped history', '--json'], home);
     assert.equal(note.status, 1, note.stdout);
     assert.equal(((JSON.parse(note.stdout) as Json).error as Json).code, 'LEDGER_CORRUPT');
-    assert.deepEqual(await withDb(home, (db) => seqsOf(db, 'C')), [], 'a checkpoint was written over the stripped ledger');
+    for (const which of ['ledger', 'ledger-aux'] as const) {
+      assert.deepEqual(await withDb(home, (db) => seqsOf(db, 'C'), which), [], 'a checkpoint was written over the stripped ledger');
+    }
     assert.equal((await withDb(home, (db) => seqsOf(db, 'E'))).at(-1), headSeq, 'an entry was appended');
     assertNamed(await verifyTampered(home), 'CHECKPOINT_MISSING', 1);
   });

@@ -15,6 +15,7 @@ import {
   checkpointKey,
   decodeCheckpoint,
   entryKey,
+  metaKey,
   type AppendInput,
   type Appended,
   type BatchOp,
@@ -113,6 +114,35 @@ export function appendContract(name: string, makeStore: StoreFactory): void {
         assert.equal(report.ok, true);
         assert.deepEqual(report.issues, []);
         await ledger.close();
+      });
+    });
+
+    test('a ledger without any signed checkpoint is refused as stripped (LEDGER_CORRUPT), genesis alone included: nothing is signed over it', async () => {
+      for (const extra of [0, 1]) {
+        await withStore(makeStore, async (store) => {
+          let ledger = await openLedger(store);
+          if (extra > 0) await ledger.append(note('one more'));
+          await ledger.close();
+          await store.open(); // a ledger closes its store
+          for (const [key] of await rawAll(store, P_CHECKPOINT)) await del(store, key);
+          ledger = await openLedger(store);
+          await assert.rejects(ledger.append(note('signed over a stripped history')), code('LEDGER_CORRUPT'));
+          await ledger.close();
+          await store.open();
+          assert.deepEqual(await rawAll(store, P_CHECKPOINT), [], 'nothing was signed');
+        });
+      }
+    });
+
+    test('a ledger with entries but no format mark (an older layout) is refused on open with LEDGER_OPEN_FAILED', async () => {
+      await withStore(makeStore, async (store) => {
+        const ledger = await openLedger(store);
+        await ledger.append(note('x'));
+        await ledger.close();
+        await store.open();
+        await del(store, metaKey('format'));
+        await assert.rejects(openLedger(store), (e: unknown) => code('LEDGER_OPEN_FAILED')(e) && /no "astrid-ledger\/2" format mark/.test((e as Error).message));
+        await assert.rejects(openReader(store), code('LEDGER_OPEN_FAILED'));
       });
     });
 
