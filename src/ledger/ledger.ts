@@ -344,6 +344,8 @@ export class Ledger {
   #addedTo: Batch;
   #flushScheduled = false;
   #writing: Promise<void> | undefined;
+  /** The write of what lies beside the chain for the batches written so far (never rejects). */
+  #beside: Promise<void> = Promise.resolve();
   #failed: AstridError | undefined;
   #corrupt: string | undefined;
   #closing = false;
@@ -773,29 +775,26 @@ export class Ledger {
       try {
         if (this.#failed) throw this.#failed;
         const w = (b.w ??= this.store.writer());
-        for (const [id, seqs] of b.sessions) w.put(indexKey(P_SESSION, id, seqs[0] as number), encodePostings(seqs));
-        for (const [id, seqs] of b.actors) w.put(indexKey(P_ACTOR, id, seqs[0] as number), encodePostings(seqs));
-        if (b.count > 0) w.put(INDEXED_KEY, u64be(b.lastSeq));
+        // What lies beside the chain (keys.ts) is written after it, as a batch of its own.
+        const beside: BatchOp[] = [];
+        for (const [id, seqs] of b.sessions) beside.push({type: 'put', key: indexKey(P_SESSION, id, seqs[0] as number), value: encodePostings(seqs)});
+        for (const [id, seqs] of b.actors) beside.push({type: 'put', key: indexKey(P_ACTOR, id, seqs[0] as number), value: encodePostings(seqs)});
+        if (b.count > 0) beside.push({type: 'put', key: INDEXED_KEY, value: u64be(b.lastSeq)});
         const lastHash = hashView(b.lastHashIn, b.lastHashAt);
         let cp: Checkpoint | undefined;
         if (b.checkpoint && this.#signer !== undefined && b.lastSeq > this.#lastCheckpointSeq) {
           cp = signCheckpoint(this.#signer, b.lastSeq, lastHash, Math.max(this.#clock.now(), b.lastTime));
-          w.put(checkpointKey(cp.seq), encodeCheckpoint(cp));
+          // Genesis's goes with genesis, in one write: no ledger exists unsigned.
+          if (cp.seq === 1) w.put(checkpointKey(1), encodeCheckpoint(cp));
+          else beside.push({type: 'put', key: checkpointKey(cp.seq), value: encodeCheckpoint(cp)});
+          this.#lastCheckpointSeq = cp.seq; // signed; durable once flush() resolves
         }
         b.w = undefined;
         await w.write({sync: true});
         this.#durable = {seq: b.lastSeq, hash: lastHash, time: b.lastTime};
-        if (b.count > 0) this.#indexed = b.lastSeq;
-        if (cp !== undefined) {
-          this.#lastCheckpointSeq = cp.seq;
-          try {
-            this.#onCheckpoint?.({seq: cp.seq, hash: cp.hash});
-          } catch {
-            // a stale anchor only weakens rollback detection; the ledger itself is intact
-          }
-        }
         this.#pendingCount -= b.count;
         if (this.#maxBatch === undefined) this.#sealAt = Math.max(MIN_SEAL, b.count >> 1);
+        this.#writeBeside(beside, b.count > 0 ? b.lastSeq : 0, cp);
         b.resolve();
       } catch (e) {
         this.#fail(e, b);
@@ -805,6 +804,35 @@ export class Ledger {
     await write;
     this.#writing = undefined;
     if (this.#pending.count > 0 || this.#pending.checkpoint) this.#scheduleFlush();
+  }
+
+  /**
+   * Queue the write of what lies beside the chain for a batch whose entries are durable: after
+   * the same write of every batch before it, and off the path of the next batch's entries.
+   * Its appends are acknowledged meanwhile: their entries are durable, and what this write
+   * holds is rebuilt (postings, up to `indexed`) or covered by the next checkpoint if a
+   * crash loses it. `flush()`, `close()` and index reads wait for it.
+   */
+  #writeBeside(ops: BatchOp[], indexed: number, cp: Checkpoint | undefined): void {
+    const before = this.#beside;
+    this.#beside = (async () => {
+      await before;
+      if (this.#failed) return;
+      try {
+        if (ops.length > 0) await this.store.batch(ops, {sync: cp !== undefined && cp.seq > 1});
+      } catch (e) {
+        this.#fail(e);
+        return;
+      }
+      if (indexed > this.#indexed) this.#indexed = indexed;
+      if (cp !== undefined) {
+        try {
+          this.#onCheckpoint?.({seq: cp.seq, hash: cp.hash});
+        } catch {
+          // a stale anchor only weakens rollback detection; the ledger itself is intact
+        }
+      }
+    })();
   }
 
   /**
@@ -849,6 +877,7 @@ export class Ledger {
       else if (this.#pending.count > 0 || this.#pending.checkpoint) await this.#flush();
       else await new Promise<void>((r) => setImmediate(r));
     }
+    await this.#beside;
     if (this.#failed) throw this.#failed;
   }
 
@@ -908,8 +937,10 @@ export class Ledger {
     if (byIndex === undefined) {
       parts = [this.#scan(from, to, reverse, only)];
     } else {
-      // The indexes reach #indexed; entries after it are scanned (a crash's unindexed tail,
-      // in a ledger opened read-only: a writer brings the indexes up to date on open).
+      // The indexes reach #indexed once the postings of the batches written so far are; entries
+      // after it are scanned (a crash's unindexed tail, in a ledger opened read-only: a writer
+      // brings the indexes up to date on open).
+      await this.#beside;
       const indexed = this.#indexed;
       const viaIndex = this.#viaIndex(byIndex.p, byIndex.id, from, Math.min(to, indexed), reverse);
       const tail = this.#scan(Math.max(from, indexed + 1), to, reverse, only);
@@ -1010,6 +1041,7 @@ export class Ledger {
     } catch (e) {
       err = e;
     } finally {
+      await this.#beside;
       await this.store.close();
     }
     if (err !== undefined) throw err;
