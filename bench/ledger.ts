@@ -262,7 +262,7 @@ export const benchmark: Benchmark = {
           {warmup: 0, runs: RUNS},
         );
         const g = `append-${window}`;
-        rec(`append, ${fmtN(window)} in flight`, m.append, 'entries/s', `${batches} synced batches of ${(N / batches).toFixed(0)} entries (${(ops / batches).toFixed(0)} puts)`, g);
+        rec(`append, ${fmtN(window)} in flight`, m.append, 'entries/s', `${batches} synced batches of ${(ops / batches).toFixed(0)} entries`, g);
         rec(`raw chained batch, ${fmtN(window)} per sync`, m.chained, 'entries/s', 'db.batch().put()...write({sync: true})', g);
         rec(`raw array batch, ${fmtN(window)} per sync`, m.array, 'entries/s', `db.batch(ops, {sync: true}); first ${fmtN(arrayCount)} entries`, g);
         const entryMB = valueBytes / 2 ** 20;

@@ -1,6 +1,7 @@
 /**
  * The state directory: `--home`, else `$ASTRID_HOME`, else `~/.astrid`. Created with mode
- * 0700. Layout: keys/ (kernel key), ledger/ (LevelDB), store/ (capsules, later), run/ (socket, later).
+ * 0700. Layout: keys/ (kernel key), ledger/ and ledger-aux/ (the ledger's two LevelDBs), store/
+ * (capsules), run/ (the daemon's socket).
  */
 import {homedir} from 'node:os';
 import {isAbsolute, join, resolve} from 'node:path';

@@ -5,7 +5,7 @@
  */
 import {join} from 'node:path';
 import {ensurePrivateDir, loadOrCreateKernelKey, toHex} from '../crypto/index.js';
-import {Ledger, LevelStore, type Clock, type LedgerAnchor} from '../ledger/index.js';
+import {Ledger, LevelStore, auxLocation, type Clock, type LedgerAnchor} from '../ledger/index.js';
 import {readAnchor, writeAnchor} from './anchor.js';
 import {LEDGER_DIR, prepareHome} from './home.js';
 import {systemClock} from './clock.js';
@@ -40,6 +40,7 @@ export async function openKernelState(o: OpenOptions): Promise<KernelState> {
   prepareHome(o.home);
   const key = loadOrCreateKernelKey(o.home);
   ensurePrivateDir(join(o.home, LEDGER_DIR));
+  ensurePrivateDir(auxLocation(join(o.home, LEDGER_DIR)));
   const clock = o.clock ?? systemClock;
   const anchor = readAnchor(o.home);
   const home = o.home;

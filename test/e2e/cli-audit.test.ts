@@ -112,6 +112,7 @@ describe('astrid CLI: start on an empty home', () => {
     assert.equal(mode(home), 0o700);
     assert.equal(mode(join(home, 'keys')), 0o700);
     assert.equal(mode(join(home, 'ledger')), 0o700);
+    assert.equal(mode(join(home, 'ledger-aux')), 0o700);
     assert.equal(mode(join(home, 'run')), 0o700);
     assert.equal(mode(join(home, 'keys', 'kernel.key')), 0o600);
     assert.match(readFileSync(join(home, 'keys', 'kernel.key'), 'utf8'), /^-----BEGIN PRIVATE KEY-----/);
