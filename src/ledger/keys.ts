@@ -40,10 +40,7 @@ function isGenesisCheckpointKey(key: Uint8Array): boolean {
  */
 export const isChainKey = (key: Uint8Array): boolean => key[0] === P_ENTRY || key[0] === P_META || isGenesisCheckpointKey(key);
 
-/**
- * A key of the indexes ('S', 'A', 'I'): derived from the entries, rebuilt from them when
- * behind, so a backend need not sync them.
- */
+/** A key of the indexes ('S', 'A', 'I'): derived from the entries, rebuilt from them when behind. */
 export const isIndexKey = (key: Uint8Array): boolean => key[0] === P_SESSION || key[0] === P_ACTOR || key[0] === P_INDEXED;
 
 function prefixed(prefix: number, rest: Uint8Array): Uint8Array {

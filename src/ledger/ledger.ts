@@ -2,10 +2,11 @@
  * The ledger: an append-only, BLAKE3-linked sequence of entries on a LedgerStore.
  *
  * append() validates the input, stamps seq/prev/time, encodes the entry once, hashes
- * `prev || bytes`, and queues three puts (entry, session index, actor index). Queued
+ * `prev || bytes`, queues its put and notes its seq under its session and actor. Queued
  * entries are group-committed: whatever accumulates while one synced batch is being
- * written goes out as the next batch. An append's promise resolves only after its batch
- * is durable. If a batch fails, the ledger stops accepting appends (fail secure): the
+ * written goes out as the next batch. An append's promise resolves only after its batch's
+ * entries are durable; the batch's index postings and any checkpoint follow in a write of
+ * their own, beside the chain (keys.ts, #writeBeside). If a batch fails, the ledger stops accepting appends (fail secure): the
  * in-memory head may be ahead of the disk, so it must be reopened.
  *
  * Checkpoints (signed statements of seq and head hash) are written every N entries,
@@ -286,9 +287,22 @@ function encodePostings(seqs: readonly number[]): Uint8Array {
   return out;
 }
 
-function decodePostings(v: Uint8Array): number[] {
+/**
+ * The seqs of an index entry whose key is `keyLen` bytes long, or undefined when it is not
+ * what the ledger writes: the key's seq first, then strictly ascending safe integers.
+ */
+function decodePostings(k: Uint8Array, v: Uint8Array, keyLen: number): number[] | undefined {
+  if (k.length !== keyLen || v.length === 0 || v.length % 8 !== 0) return undefined;
   const out: number[] = [];
-  for (let off = 0; off + 8 <= v.length; off += 8) out.push(readU64be(v, off));
+  try {
+    for (let off = 0; off < v.length; off += 8) {
+      const seq = readU64be(v, off);
+      if (out.length > 0 ? seq <= (out[out.length - 1] as number) : seq !== seqOfIndexKey(k)) return undefined;
+      out.push(seq);
+    }
+  } catch {
+    return undefined; // past 2^53
+  }
   return out;
 }
 
@@ -346,6 +360,8 @@ export class Ledger {
   #writing: Promise<void> | undefined;
   /** The write of what lies beside the chain for the batches written so far (never rejects). */
   #beside: Promise<void> = Promise.resolve();
+  /** Why such a write failed, if one did. */
+  #besideFailed: AstridError | undefined;
   #failed: AstridError | undefined;
   #corrupt: string | undefined;
   #closing = false;
@@ -445,7 +461,14 @@ export class Ledger {
       this.#corrupt = `the ledger ends at seq ${this.#head.seq} but has a checkpoint at seq ${this.#lastCheckpointSeq} (truncated); run "astrid audit verify"`;
     }
     const mark = await this.store.get(INDEXED_KEY);
-    const indexed = mark === undefined || mark.length !== 8 ? 0 : readU64be(mark, 0);
+    let indexed = 0;
+    if (mark !== undefined && mark.length === 8) {
+      try {
+        indexed = readU64be(mark, 0);
+      } catch {
+        indexed = Number.MAX_SAFE_INTEGER; // past 2^53: no ledger of ours reaches it (below)
+      }
+    }
     this.#indexed = Math.min(indexed, this.#head.seq);
     if (this.#corrupt === undefined && indexed > this.#head.seq) {
       // The indexes are written after the entries they point at: this is no crash either.
@@ -495,7 +518,7 @@ export class Ledger {
       for (const p of [P_SESSION, P_ACTOR]) {
         const dels: BatchOp[] = [];
         for await (const [k] of this.store.iterate(prefixRange(p))) dels.push({type: 'del', key: k});
-        await this.store.batch(dels, {sync: false});
+        await this.store.batch(dels, {sync: true});
       }
     }
     try {
@@ -515,7 +538,7 @@ export class Ledger {
         for (const [id, seqs] of sessions) ops.push({type: 'put', key: indexKey(P_SESSION, id, seqs[0] as number), value: encodePostings(seqs)});
         for (const [id, seqs] of actors) ops.push({type: 'put', key: indexKey(P_ACTOR, id, seqs[0] as number), value: encodePostings(seqs)});
         ops.push({type: 'put', key: INDEXED_KEY, value: u64be(to)});
-        await this.store.batch(ops, {sync: false});
+        await this.store.batch(ops, {sync: true});
         this.#indexed = to;
       }
     } catch (e) {
@@ -819,9 +842,14 @@ export class Ledger {
       await before;
       if (this.#failed) return;
       try {
-        if (ops.length > 0) await this.store.batch(ops, {sync: cp !== undefined && cp.seq > 1});
+        // Synced, postings too: an unsynced write could be lost in a power cut while a later
+        // synced one (a later 'I' mark) survives it, and the mark would then claim postings
+        // that are gone. Off the path of the next batch's entries, the sync costs them nothing
+        // measurable (eight alternating runs each at 1k and 10k in flight).
+        if (ops.length > 0) await this.store.batch(ops, {sync: true});
       } catch (e) {
-        this.#fail(e);
+        // Reported by flush() and close() too: nobody's append is left to reject when this was the last batch.
+        this.#besideFailed ??= this.#fail(e);
         return;
       }
       if (indexed > this.#indexed) this.#indexed = indexed;
@@ -962,14 +990,19 @@ export class Ledger {
   /** Entries of seqs from..to named by the postings of one id in one index. */
   async *#viaIndex(p: number, id: string, from: number, to: number, reverse: boolean): AsyncGenerator<StoredEntry> {
     if (to < from) return;
-    // Index keys are (id, first seq of a batch) -> that batch's seqs for the id.
+    // Index keys are (id, first seq of a batch) -> that batch's seqs for the id. They are
+    // derived data: a posting list that is not well formed is skipped, and no seq is yielded
+    // twice or out of order, whatever the index holds (an 'I' mark moved back makes a writer
+    // index some seqs again under other keys).
     const r = indexRange(p, id);
+    let last = reverse ? Infinity : 0;
     for await (const [k, v] of this.store.iterate({gte: r.gte, lt: indexKey(p, id, to + 1), reverse})) {
-      if (seqOfIndexKey(k) > to) continue;
-      const seqs = decodePostings(v);
+      const seqs = decodePostings(k, v, r.gte.length + 8);
+      if (seqs === undefined || (seqs[0] as number) > to) continue;
       if (reverse) seqs.reverse();
       for (const seq of seqs) {
-        if (seq < from || seq > to) continue;
+        if (seq < from || seq > to || (reverse ? seq >= last : seq <= last)) continue;
+        last = seq;
         const val = await this.store.get(entryKey(seq));
         if (val !== undefined) yield this.#toStored(seq, val);
       }
@@ -1021,7 +1054,8 @@ export class Ledger {
    * Flush, write a final checkpoint (write mode), and close the store. Appends are refused
    * (LEDGER_CLOSED) from the moment close is called, so the final checkpoint covers every
    * acknowledged entry. Idempotent: a later call resolves once the store is closed.
-   * @throws AstridError LEDGER_WRITE_FAILED when the final flush fails (the store is closed anyway).
+   * @throws AstridError LEDGER_WRITE_FAILED when the final flush fails, or when a write beside the chain
+   *   (postings, a checkpoint) failed since the ledger was opened (the store is closed anyway).
    */
   close(): Promise<void> {
     if (this.#closed !== undefined) return this.#closed.catch(() => undefined);
@@ -1044,6 +1078,8 @@ export class Ledger {
       await this.#beside;
       await this.store.close();
     }
+    // Acknowledged entries whose checkpoint or postings could not be written: say so.
+    if (err === undefined && this.#besideFailed !== undefined) err = this.#besideFailed;
     if (err !== undefined) throw err;
   }
 }

@@ -7,14 +7,14 @@
  * the same database would make every table span the keyspace and be merged again at each
  * level (measured: 2.5x the bytes written by compaction, on LevelDB's one background thread).
  *
- * A batch is written chain part first, synced when asked, and the rest after it (synced
- * only when it holds more than index ops): each part atomic, as store.ts allows. LevelDB's
+ * A batch is written chain part first, and the rest after it, each part atomic and synced
+ * when asked, as store.ts allows. LevelDB's
  * own LOCK file on the chain makes a second opener fail, reported as LEDGER_LOCKED.
  */
 import {resolve} from 'node:path';
 import {ClassicLevel} from 'classic-level';
 import {AstridError} from '../errors/index.js';
-import {P_CHECKPOINT, P_ENTRY, P_META, isChainKey, isIndexKey} from './keys.js';
+import {P_CHECKPOINT, P_ENTRY, P_META, isChainKey} from './keys.js';
 import {LedgerStore, checkOp, type BatchOp, type BatchWriter, type RangeOptions} from './store.js';
 
 const CHUNK = 1000;
@@ -45,8 +45,6 @@ class LevelWriter implements BatchWriter {
   readonly #aux: Db;
   #c: ChainedBatch | undefined;
   #a: ChainedBatch | undefined;
-  /** The aux part holds an op that is not an index op (a checkpoint, a snapshot): sync it. */
-  #auxMustSync = false;
   #n = 0;
   constructor(chain: Db, aux: Db) {
     this.#chain = chain;
@@ -56,9 +54,7 @@ class LevelWriter implements BatchWriter {
     return this.#n;
   }
   #batchFor(key: Uint8Array): ChainedBatch {
-    if (isChainKey(key)) return (this.#c ??= this.#chain.batch());
-    if (!isIndexKey(key)) this.#auxMustSync = true;
-    return (this.#a ??= this.#aux.batch());
+    return isChainKey(key) ? (this.#c ??= this.#chain.batch()) : (this.#a ??= this.#aux.batch());
   }
   put(key: Uint8Array, value: Uint8Array): void {
     checkOp(key, value);
@@ -73,7 +69,7 @@ class LevelWriter implements BatchWriter {
   async write(options: {sync: boolean}): Promise<void> {
     const c = this.#c;
     const a = this.#a;
-    const auxSync = options.sync === true && this.#auxMustSync;
+    const sync = options.sync === true;
     this.#reset();
     if (this.#chain.status !== 'open' || this.#aux.status !== 'open') {
       close(c);
@@ -81,12 +77,12 @@ class LevelWriter implements BatchWriter {
       throw new AstridError('LEDGER_NOT_OPEN', `store is ${this.#chain.status === 'open' ? this.#aux.status : this.#chain.status}`);
     }
     try {
-      if (c !== undefined) await c.write({sync: options.sync === true});
+      if (c !== undefined) await c.write({sync});
     } catch (e) {
       close(a);
       throw e;
     }
-    if (a !== undefined) await a.write({sync: auxSync});
+    if (a !== undefined) await a.write({sync});
   }
   discard(): void {
     close(this.#c);
@@ -96,7 +92,6 @@ class LevelWriter implements BatchWriter {
   #reset(): void {
     this.#c = undefined;
     this.#a = undefined;
-    this.#auxMustSync = false;
     this.#n = 0;
   }
 }
@@ -107,9 +102,10 @@ function close(b: ChainedBatch | undefined): void {
 
 /** The least and greatest first byte a key in the range can have. */
 function firstBytes(o: RangeOptions): [number, number] {
-  const lo = o.gte === undefined ? 0 : (o.gte[0] as number);
+  // An empty gte is below every key; an empty lt above none.
+  const lo = o.gte === undefined || o.gte.length === 0 ? 0 : (o.gte[0] as number);
   let hi = 255;
-  if (o.lt !== undefined) hi = o.lt.length === 1 ? (o.lt[0] as number) - 1 : (o.lt[0] as number);
+  if (o.lt !== undefined) hi = o.lt.length === 0 ? -1 : o.lt.length === 1 ? (o.lt[0] as number) - 1 : (o.lt[0] as number);
   return [lo, hi];
 }
 
@@ -169,10 +165,14 @@ export class LevelStore extends LedgerStore {
   }
 
   protected async _close(): Promise<void> {
-    const dbs = [this.#chain, this.#aux];
+    const [chain, aux] = [this.#chain, this.#aux];
     this.#chain = undefined;
     this.#aux = undefined;
-    for (const db of dbs) if (db !== undefined) await db.close();
+    try {
+      await chain?.close();
+    } finally {
+      await aux?.close();
+    }
   }
 
   protected async _batch(ops: readonly BatchOp[], sync: boolean): Promise<void> {
@@ -327,7 +327,10 @@ async function* merged(a: AsyncGenerator<Pair[]>, b: AsyncGenerator<Pair[]>, o: 
       if (left <= 0 || (x.done && y.done && x.i >= x.buf.length && y.i >= y.buf.length)) return;
     }
   } finally {
-    await a.return(undefined);
-    await b.return(undefined);
+    try {
+      await a.return(undefined);
+    } finally {
+      await b.return(undefined);
+    }
   }
 }

@@ -6,11 +6,10 @@
  *
  * One latitude: a backend may write a batch's chain ops (`isChainKey`: the format mark,
  * entries, genesis's checkpoint) and its other ops (later checkpoints, indexes, snapshots)
- * as two atomic parts,
- * the chain part first and durable before the other is begun, and need not sync index
- * ops (`isIndexKey`). A crash between the two parts then loses only what lies beside the
- * chain: checkpoints of a tail that was never acknowledged, and index postings, which the
- * ledger rebuilds from the entries on open. LevelStore does this (see level-store.ts).
+ * as two atomic parts, the chain part first and written (synced, when asked) before the
+ * other is begun. A crash between the two then loses only what lies beside the chain.
+ * LevelStore does this (see level-store.ts); the ledger itself writes the two as batches
+ * of their own anyway (ledger.ts, #writeBeside).
  */
 import {AstridError} from '../errors/index.js';
 

@@ -338,7 +338,8 @@ export function appendContract(name: string, makeStore: StoreFactory): void {
         assert.deepEqual(acked.map((r) => r.seq), [2, 3, 4], 'acknowledged once the entries are durable');
         await assert.rejects(ledger.flush(), code('LEDGER_WRITE_FAILED'));
         await assert.rejects(ledger.append(note('after')), code('LEDGER_WRITE_FAILED'), 'fail secure: no more appends');
-        await ledger.close();
+        await assert.rejects(ledger.close(), code('LEDGER_WRITE_FAILED'), 'close says the checkpoint was lost');
+        assert.equal(store.status, 'closed', 'and closes the store anyway');
         store.failIf = undefined;
         const again = await openLedger(store);
         assert.equal(again.head.seq, 4, 'the acknowledged entries are there');

@@ -133,6 +133,18 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
       });
     });
 
+    test('empty bounds: gte of no bytes is below every key, lt of no bytes above none', async () => {
+      await withStore(makeStore, async (store) => {
+        await store.open();
+        const keys = [b(0), b(0x43, 0, 0, 0, 0, 0, 0, 0, 1), b(0x44), b(0x45, 1), b(0x53), b(0xff)];
+        await store.batch(keys.map((k) => ({type: 'put', key: k, value: b(1)})), {sync: false});
+        const empty = new Uint8Array(0);
+        assert.deepEqual((await drain(store.iterate({gte: empty}))).map(([k]) => k), keys.map(hex));
+        assert.deepEqual(await drain(store.iterate({lt: empty})), []);
+        assert.deepEqual((await drain(store.iterate({gte: empty, reverse: true, limit: 2}))).map(([k]) => k), [hex(b(0xff)), hex(b(0x53))]);
+      });
+    });
+
     test('iterate returns exactly the model range in byte order (gte, lt, reverse, limit)', async () => {
       await withStore(makeStore, async (store) => {
         await store.open();
