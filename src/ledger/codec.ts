@@ -773,6 +773,22 @@ export function storedKindIndex(value: Uint8Array): number {
   return env.kind;
 }
 
+/**
+ * The session and actor of a stored value (hash || entry bytes) in the layout the ledger
+ * writes, read from the envelope without decoding the body; undefined otherwise.
+ */
+export function storedIds(value: Uint8Array): {session: string; actor: string} | undefined {
+  const n = value.length;
+  if (n <= BLAKE3_LEN || n - BLAKE3_LEN > MAX_ENTRY_BYTES || !scanEnvelope(value, BLAKE3_LEN, n)) return undefined;
+  return {session: latin1(value, env.sessionAt, env.sessionLen), actor: latin1(value, env.actorAt, env.actorLen)};
+}
+
+function latin1(b: Uint8Array, at: number, len: number): string {
+  let t = '';
+  for (let i = 0; i < len; i++) t += String.fromCharCode(b[at + i] as number);
+  return t;
+}
+
 export function checkStoredEntry(value: Uint8Array, out: CheckedEntry): boolean {
   const n = value.length;
   if (n <= BLAKE3_LEN || n - BLAKE3_LEN > MAX_ENTRY_BYTES || !scanEnvelope(value, BLAKE3_LEN, n)) return false;

@@ -13,10 +13,11 @@
  * CHECKPOINT_UNDECODABLE), the hash they sign against the entry (CHECKPOINT_MISMATCH),
  * and the head against the highest signed seq (LEDGER_TRUNCATED).
  */
-import {Blake3, BLAKE3_DIRECT_MAX, bytesEqual, toHex} from '../crypto/index.js';
-import {checkStoredEntry, decodeEntry, type CheckedEntry} from './codec.js';
+import {Blake3, BLAKE3_DIRECT_MAX, bytesEqual, readU64be, toHex} from '../crypto/index.js';
+import {randomBytes} from 'node:crypto';
+import {checkStoredEntry, decodeEntry, storedIds, type CheckedEntry} from './codec.js';
 import {ENTRY_KINDS, type EntryKind} from './kinds.js';
-import {P_CHECKPOINT, P_ENTRY, entryKey, prefixRange, seqOfKey} from './keys.js';
+import {INDEXED_KEY, P_ACTOR, P_CHECKPOINT, P_ENTRY, P_SESSION, entryKey, prefixRange, seqOfKey} from './keys.js';
 import {checkCheckpoint, decodeCheckpoint, type Checkpoint} from './checkpoint.js';
 import type {LedgerStore} from './store.js';
 
@@ -40,6 +41,7 @@ export const VERIFY_ISSUE_CODES = [
   'NO_TRUSTED_KEY',
   'MORE_ISSUES',
   'BUNDLE_MALFORMED',
+  'INDEX_MISMATCH',
 ] as const;
 export type VerifyIssueCode = (typeof VERIFY_ISSUE_CODES)[number];
 
@@ -410,13 +412,135 @@ export async function verifyStore(store: LedgerStore, o: VerifyOptions): Promise
   }
   const every = o.progressEvery ?? 10_000;
   let next = every;
+  // The session and actor indexes are checked too, on a whole-chain verify: they are derived
+  // data, but a posting removed would hide an entry from a query by session.
+  const index = o.tailOnly === true && o.anchor !== undefined ? undefined : await IndexCheck.open(store);
   for await (const chunk of store.iterateChunks(range)) {
-    for (const [k, val] of chunk) v.entry(seqOfKey(k, P_ENTRY), val);
+    for (const [k, val] of chunk) {
+      const seq = seqOfKey(k, P_ENTRY);
+      v.entry(seq, val);
+      index?.entry(seq, val);
+    }
     if (o.onProgress && v.count >= next) {
       o.onProgress(v.count);
       next = v.count + every;
     }
   }
   o.onProgress?.(v.count);
-  return v.finish();
+  const report = v.finish();
+  // With the chain itself in error, the indexes cannot agree with it either: those issues say enough.
+  if (!report.ok) return report;
+  const mismatched = index === undefined ? [] : await index.finish(store);
+  if (mismatched.length === 0) return report;
+  const issues = [...report.issues, ...mismatched].sort((a, b) => a.seq - b.seq);
+  return {...report, ok: !issues.some((i) => i.severity === 'error'), issues};
+}
+
+/**
+ * The postings of each session and actor against the entries, up to the 'I' mark (beyond it
+ * the indexes are not yet written: a crash's tail). Each id's seqs are summed, both ways, as
+ * a count, a sum and an xor of a mix keyed at random for this run, so no edit of the
+ * postings can be made to match without the key; memory is per id, not per entry.
+ */
+class IndexCheck {
+  readonly #mark: number;
+  readonly #k1: number;
+  readonly #k2: number;
+  /** Digests by id, from the entries and from the postings: [sessions, actors] each. */
+  readonly #fromEntries: [Map<string, Digest>, Map<string, Digest>] = [new Map(), new Map()];
+  readonly #fromIndex: [Map<string, Digest>, Map<string, Digest>] = [new Map(), new Map()];
+
+  private constructor(mark: number) {
+    this.#mark = mark;
+    const r = randomBytes(8);
+    this.#k1 = r.readUInt32LE(0);
+    this.#k2 = r.readUInt32LE(4);
+  }
+
+  static async open(store: LedgerStore): Promise<IndexCheck | undefined> {
+    const m = await store.get(INDEXED_KEY);
+    if (m === undefined || m.length !== 8) return undefined; // no mark: nothing claims to be indexed
+    let mark: number;
+    try {
+      mark = readU64be(m, 0);
+    } catch {
+      return undefined; // past 2^53: a writer refuses such a ledger on open
+    }
+    return mark > 0 ? new IndexCheck(mark) : undefined;
+  }
+
+  entry(seq: number | undefined, value: Uint8Array): void {
+    if (seq === undefined || seq > this.#mark) return;
+    const ids = storedIds(value);
+    if (ids === undefined) return; // reported by the chain check
+    this.#add(this.#fromEntries[0], ids.session, seq);
+    this.#add(this.#fromEntries[1], ids.actor, seq);
+  }
+
+  async finish(store: LedgerStore): Promise<VerifyIssue[]> {
+    for (const [i, p] of [P_SESSION, P_ACTOR].entries()) {
+      const fromIndex = this.#fromIndex[i] as Map<string, Digest>;
+      for await (const [k, v] of store.iterate(prefixRange(p))) {
+        const id = Buffer.from(k.subarray(1, Math.max(1, k.length - 9))).toString('latin1');
+        if (k.length < 10 || v.length % 8 !== 0) {
+          this.#add(fromIndex, id, -1); // malformed: counts as a difference
+          continue;
+        }
+        for (let off = 0; off < v.length; off += 8) {
+          let seq: number;
+          try {
+            seq = readU64be(v, off);
+          } catch {
+            seq = -1;
+          }
+          if (seq <= this.#mark) this.#add(fromIndex, id, seq);
+        }
+      }
+    }
+    const issues: VerifyIssue[] = [];
+    for (const [i, what] of (['session', 'actor'] as const).entries()) {
+      const fromEntries = this.#fromEntries[i] as Map<string, Digest>;
+      const fromIndex = this.#fromIndex[i] as Map<string, Digest>;
+      for (const id of new Set([...fromEntries.keys(), ...fromIndex.keys()])) {
+        const a = fromEntries.get(id);
+        const b = fromIndex.get(id);
+        if (a !== undefined && b !== undefined && a.n === b.n && a.sum === b.sum && a.x === b.x) continue;
+        if (issues.length >= 100) return issues;
+        issues.push({
+          code: 'INDEX_MISMATCH',
+          seq: a?.first ?? 0,
+          severity: 'error',
+          message:
+            `the ${what} index for ${JSON.stringify(id).slice(0, 80)} does not list the entries up to seq ${this.#mark} that name it ` +
+            `(${a?.n ?? 0} entries, ${b?.n ?? 0} listed): a query by ${what} can miss or repeat entries`,
+        });
+      }
+    }
+    return issues;
+  }
+
+  #add(m: Map<string, Digest>, id: string, seq: number): void {
+    let d = m.get(id);
+    if (d === undefined) m.set(id, (d = {n: 0, sum: 0, x: 0, first: seq}));
+    const h = mix(seq, this.#k1, this.#k2);
+    d.n++;
+    d.sum = (d.sum + h) >>> 0;
+    d.x = (d.x ^ Math.imul(h, 0x9e3779b1)) >>> 0;
+  }
+}
+
+interface Digest {
+  n: number;
+  sum: number;
+  x: number;
+  first: number;
+}
+
+/** A 32-bit mix of a seq (up to 2^53) under a key. */
+function mix(seq: number, k1: number, k2: number): number {
+  let h = (seq >>> 0) ^ k1;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h ^= (Math.floor(seq / 0x1_0000_0000) ^ k2) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }

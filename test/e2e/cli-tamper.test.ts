@@ -13,7 +13,7 @@ import {join} from 'node:path';
 import {ClassicLevel} from 'classic-level';
 import {Packr, Unpackr} from 'msgpackr';
 import {blake3} from 'hash-wasm';
-import {initHome, runCli, runCliAsync, tmpDir, type CliResult} from '../helpers/index.js';
+import {cliOk, initHome, runCli, runCliAsync, tmpDir, type CliResult} from '../helpers/index.js';
 import {xorshift32} from '../helpers/prng.js';
 
 type Json = Record<string, unknown>;
@@ -207,6 +207,35 @@ describe('astrid audit verify on a ledger edited behind its back', () => {
     assertNamed(v, 'LEDGER_TRUNCATED', first);
     assertNothingBefore(v, first);
     assert.match(v.human.stdout, new RegExp(`ends at seq ${first - 1} but a signed checkpoint covers seq ${headSeq}`));
+  });
+
+  it("(i) a note's seq dropped from the session index in ledger-aux: INDEX_MISMATCH at the session's first entry, and audit show --session no longer lists it", async () => {
+    const home = copy();
+    const seq = notes[2] as number;
+    const session = `s-${3 % 2}`;
+    const before = cliOk(runCli(['audit', 'show', '--session', session, '--json'], home)) as unknown as Json[];
+    assert.ok(before.some((e) => e.seq === seq));
+    await withDb(
+      home,
+      async (db) => {
+        for await (const [k, v] of db.iterator({gte: Uint8Array.of(0x53), lt: Uint8Array.of(0x54)})) {
+          const id = Buffer.from(k.subarray(1, k.length - 9)).toString('latin1');
+          const list = Array.from({length: v.length / 8}, (_, i) => Number(Buffer.from(v).readBigUInt64BE(i * 8)));
+          if (id !== session || !list.includes(seq)) continue;
+          const kept = list.filter((x) => x !== seq);
+          if (kept.length === 0) await db.del(k);
+          else await db.put(k, Buffer.concat(kept.map((x) => seqKey('E', x).subarray(1))));
+        }
+      },
+      'ledger-aux',
+    );
+    const after = cliOk(runCli(['audit', 'show', '--session', session, '--json'], home)) as unknown as Json[];
+    assert.ok(!after.some((e) => e.seq === seq), 'the query no longer finds it: this is what verify must catch');
+    const v = await verifyTampered(home);
+    const first = before.filter((e) => e.kind === 'note').map((e) => e.seq as number)[0] as number;
+    assert.ok(v.errors.some((i) => i.code === 'INDEX_MISMATCH' && i.seq <= first), JSON.stringify(v.issues));
+    assert.match(v.human.stdout, /INDEX_MISMATCH/);
+    assert.match(v.human.stdout, new RegExp(`session index for "${session}"`));
   });
 
   it('(d) two entries swapped: ENTRY_OUT_OF_ORDER at both seqs', async () => {
