@@ -1027,8 +1027,12 @@ export class Ledger {
     }
   }
 
-  /** Stored checkpoints in seq order; undecodable records are skipped (verify reports them). */
+  /**
+   * Stored checkpoints in seq order, including those of batches written so far (it waits for
+   * their write beside the chain); undecodable records are skipped (verify reports them).
+   */
   async *checkpoints(): AsyncGenerator<Checkpoint> {
+    await this.#beside;
     for await (const [, v] of this.store.iterate(prefixRange(P_CHECKPOINT))) {
       const c = decodeCheckpoint(v);
       if (typeof c !== 'string') yield c;

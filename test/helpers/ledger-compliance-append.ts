@@ -305,6 +305,7 @@ export function appendContract(name: string, makeStore: StoreFactory): void {
         const store = new InstrumentedStore(inner);
         const ledger = await openLedger(store);
         await Promise.all([ledger.append(note('a')), ledger.append(note('b'))]);
+        await ledger.flush(); // their postings too, so the write that fails below is the next batch's entries
         const durable = ledger.durableHead;
         const release = store.hold();
         const inFlight = [ledger.append(note('c')), ledger.append(note('d'))];
