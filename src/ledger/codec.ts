@@ -780,13 +780,7 @@ export function storedKindIndex(value: Uint8Array): number {
 export function storedIds(value: Uint8Array): {session: string; actor: string} | undefined {
   const n = value.length;
   if (n <= BLAKE3_LEN || n - BLAKE3_LEN > MAX_ENTRY_BYTES || !scanEnvelope(value, BLAKE3_LEN, n)) return undefined;
-  return {session: latin1(value, env.sessionAt, env.sessionLen), actor: latin1(value, env.actorAt, env.actorLen)};
-}
-
-function latin1(b: Uint8Array, at: number, len: number): string {
-  let t = '';
-  for (let i = 0; i < len; i++) t += String.fromCharCode(b[at + i] as number);
-  return t;
+  return {session: ascii(value, env.sessionAt, env.sessionLen), actor: ascii(value, env.actorAt, env.actorLen)};
 }
 
 export function checkStoredEntry(value: Uint8Array, out: CheckedEntry): boolean {

@@ -40,6 +40,19 @@ function isGenesisCheckpointKey(key: Uint8Array): boolean {
  */
 export const isChainKey = (key: Uint8Array): boolean => key[0] === P_ENTRY || key[0] === P_META || isGenesisCheckpointKey(key);
 
+/**
+ * The seq the 'I' value says the indexes reach: 0 when there is none or it is not 8 bytes,
+ * Number.MAX_SAFE_INTEGER when past 2^53 (no ledger reaches it).
+ */
+export function indexedMark(v: Uint8Array | undefined): number {
+  if (v === undefined || v.length !== 8) return 0;
+  try {
+    return readU64be(v, 0);
+  } catch {
+    return Number.MAX_SAFE_INTEGER;
+  }
+}
+
 /** A key of the indexes ('S', 'A', 'I'): derived from the entries, rebuilt from them when behind. */
 export const isIndexKey = (key: Uint8Array): boolean => key[0] === P_SESSION || key[0] === P_ACTOR || key[0] === P_INDEXED;
 

@@ -43,6 +43,7 @@ import {
   seqOfIndexKey,
   seqOfKey,
   INDEXED_KEY,
+  indexedMark,
 } from './keys.js';
 import {checkCheckpoint, decodeCheckpoint, encodeCheckpoint, signCheckpoint, type Checkpoint, type CheckpointSigner} from './checkpoint.js';
 import type {BatchOp, BatchWriter, LedgerStore} from './store.js';
@@ -268,6 +269,21 @@ class Enqueued implements Appended {
   }
 }
 
+/** Note `seq` under `id` in a postings map (id -> seqs, ascending). */
+function addPosting(m: Map<string, number[]>, id: string, seq: number): void {
+  const l = m.get(id);
+  if (l === undefined) m.set(id, [seq]);
+  else l.push(seq);
+}
+
+/** The index puts for the postings of a batch (or a rebuilt chunk) of entries. */
+function postingOps(sessions: ReadonlyMap<string, number[]>, actors: ReadonlyMap<string, number[]>): BatchOp[] {
+  const ops: BatchOp[] = [];
+  for (const [id, seqs] of sessions) ops.push({type: 'put', key: indexKey(P_SESSION, id, seqs[0] as number), value: encodePostings(seqs)});
+  for (const [id, seqs] of actors) ops.push({type: 'put', key: indexKey(P_ACTOR, id, seqs[0] as number), value: encodePostings(seqs)});
+  return ops;
+}
+
 /** An index value: the seqs (u64be each, ascending) one batch appended for one id. */
 function encodePostings(seqs: readonly number[]): Uint8Array {
   const out = new Uint8Array(seqs.length * 8);
@@ -460,15 +476,7 @@ export class Ledger {
       // a crash: entries were removed. Appending would reuse seqs below a signed checkpoint.
       this.#corrupt = `the ledger ends at seq ${this.#head.seq} but has a checkpoint at seq ${this.#lastCheckpointSeq} (truncated); run "astrid audit verify"`;
     }
-    const mark = await this.store.get(INDEXED_KEY);
-    let indexed = 0;
-    if (mark !== undefined && mark.length === 8) {
-      try {
-        indexed = readU64be(mark, 0);
-      } catch {
-        indexed = Number.MAX_SAFE_INTEGER; // past 2^53: no ledger of ours reaches it (below)
-      }
-    }
+    const indexed = indexedMark(await this.store.get(INDEXED_KEY)); // past 2^53: refused below
     this.#indexed = Math.min(indexed, this.#head.seq);
     if (this.#corrupt === undefined && indexed > this.#head.seq) {
       // The indexes are written after the entries they point at: this is no crash either.
@@ -527,16 +535,10 @@ export class Ledger {
         const sessions = new Map<string, number[]>();
         const actors = new Map<string, number[]>();
         for await (const s of this.#scan(from, to, false, undefined)) {
-          const sl = sessions.get(s.entry.session);
-          if (sl === undefined) sessions.set(s.entry.session, [s.seq]);
-          else sl.push(s.seq);
-          const al = actors.get(s.entry.actor);
-          if (al === undefined) actors.set(s.entry.actor, [s.seq]);
-          else al.push(s.seq);
+          addPosting(sessions, s.entry.session, s.seq);
+          addPosting(actors, s.entry.actor, s.seq);
         }
-        const ops: BatchOp[] = [];
-        for (const [id, seqs] of sessions) ops.push({type: 'put', key: indexKey(P_SESSION, id, seqs[0] as number), value: encodePostings(seqs)});
-        for (const [id, seqs] of actors) ops.push({type: 'put', key: indexKey(P_ACTOR, id, seqs[0] as number), value: encodePostings(seqs)});
+        const ops = postingOps(sessions, actors);
         ops.push({type: 'put', key: INDEXED_KEY, value: u64be(to)});
         await this.store.batch(ops, {sync: true});
         this.#indexed = to;
@@ -750,12 +752,8 @@ export class Ledger {
       // The batch can no longer be trusted to hold what was acknowledged into it.
       throw this.#fail(e);
     }
-    const sl = b.sessions.get(session);
-    if (sl === undefined) b.sessions.set(session, [seq]);
-    else sl.push(seq);
-    const al = b.actors.get(actor);
-    if (al === undefined) b.actors.set(actor, [seq]);
-    else al.push(seq);
+    addPosting(b.sessions, session, seq);
+    addPosting(b.actors, actor, seq);
     b.count++;
     this.#pendingCount++;
     this.#seq = seq;
@@ -799,9 +797,7 @@ export class Ledger {
         if (this.#failed) throw this.#failed;
         const w = (b.w ??= this.store.writer());
         // What lies beside the chain (keys.ts) is written after it, as a batch of its own.
-        const beside: BatchOp[] = [];
-        for (const [id, seqs] of b.sessions) beside.push({type: 'put', key: indexKey(P_SESSION, id, seqs[0] as number), value: encodePostings(seqs)});
-        for (const [id, seqs] of b.actors) beside.push({type: 'put', key: indexKey(P_ACTOR, id, seqs[0] as number), value: encodePostings(seqs)});
+        const beside = postingOps(b.sessions, b.actors);
         if (b.count > 0) beside.push({type: 'put', key: INDEXED_KEY, value: u64be(b.lastSeq)});
         const lastHash = hashView(b.lastHashIn, b.lastHashAt);
         let cp: Checkpoint | undefined;

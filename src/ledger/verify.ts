@@ -17,7 +17,7 @@ import {Blake3, BLAKE3_DIRECT_MAX, bytesEqual, readU64be, toHex} from '../crypto
 import {randomBytes} from 'node:crypto';
 import {checkStoredEntry, decodeEntry, storedIds, type CheckedEntry} from './codec.js';
 import {ENTRY_KINDS, type EntryKind} from './kinds.js';
-import {INDEXED_KEY, P_ACTOR, P_CHECKPOINT, P_ENTRY, P_SESSION, entryKey, prefixRange, seqOfKey} from './keys.js';
+import {INDEXED_KEY, P_ACTOR, P_CHECKPOINT, P_ENTRY, P_SESSION, entryKey, indexedMark, prefixRange, seqOfKey} from './keys.js';
 import {checkCheckpoint, decodeCheckpoint, type Checkpoint} from './checkpoint.js';
 import type {LedgerStore} from './store.js';
 
@@ -458,15 +458,9 @@ class IndexCheck {
   }
 
   static async open(store: LedgerStore): Promise<IndexCheck | undefined> {
-    const m = await store.get(INDEXED_KEY);
-    if (m === undefined || m.length !== 8) return undefined; // no mark: nothing claims to be indexed
-    let mark: number;
-    try {
-      mark = readU64be(m, 0);
-    } catch {
-      return undefined; // past 2^53: a writer refuses such a ledger on open
-    }
-    return mark > 0 ? new IndexCheck(mark) : undefined;
+    const mark = indexedMark(await store.get(INDEXED_KEY));
+    // No mark: nothing claims to be indexed. Past 2^53: a writer refuses such a ledger on open.
+    return mark > 0 && mark < Number.MAX_SAFE_INTEGER ? new IndexCheck(mark) : undefined;
   }
 
   entry(seq: number | undefined, value: Uint8Array): void {

@@ -101,11 +101,7 @@ async function checkAfterCrash(home: string, expected: ReadonlyMap<number, strin
     let found = 0;
     let wanted = 0;
     for (const s of expected.keys()) if (s >= from) wanted++;
-    const bySession = new Map<string, number[]>();
     for await (const e of k.ledger.entries({from})) {
-      const list = bySession.get(e.entry.session) ?? [];
-      list.push(e.seq);
-      bySession.set(e.entry.session, list);
       const want = expected.get(e.seq);
       if (want === undefined) continue;
       assert.equal(toHex(e.hash), want, `${label}: entry ${e.seq} has a different hash than the child was promised`);
@@ -115,7 +111,7 @@ async function checkAfterCrash(home: string, expected: ReadonlyMap<number, strin
       const missing = [...expected.keys()].filter((s) => s > k.ledger.head.seq).slice(0, 5);
       assert.fail(`${label}: ${wanted - found} resolved appends are missing (head #${k.ledger.head.seq}, e.g. ${missing.join(', ')})`);
     }
-    await sameBySession(k.ledger, bySession, from, `${label} (read-only: an unindexed tail is scanned)`);
+    await sameBySession(k.ledger, from, `${label} (read-only: an unindexed tail is scanned)`);
     const report = await k.ledger.verify();
     const errors = report.issues.filter((i) => i.severity === 'error');
     assert.deepEqual(errors, [], `${label}: verification errors after a crash`);
@@ -134,11 +130,17 @@ async function checkAfterCrash(home: string, expected: ReadonlyMap<number, strin
 }
 
 /**
- * Every session's entries from `from` as the session index gives them equal `bySession` (read
- * in seq order): the postings lost with a crash's last write beside the chain are scanned
- * by a reader and rebuilt by a writer.
+ * Every session's entries from `from` as the session index gives them equal those a scan
+ * finds: the postings lost with a crash's last write beside the chain are scanned by a
+ * reader and rebuilt by a writer.
  */
-async function sameBySession(ledger: Ledger, bySession: ReadonlyMap<string, readonly number[]>, from: number, label: string): Promise<void> {
+async function sameBySession(ledger: Ledger, from: number, label: string): Promise<void> {
+  const bySession = new Map<string, number[]>();
+  for await (const e of ledger.entries({from})) {
+    const list = bySession.get(e.entry.session);
+    if (list === undefined) bySession.set(e.entry.session, [e.seq]);
+    else list.push(e.seq);
+  }
   for (const [session, seqs] of bySession) {
     const got: number[] = [];
     for await (const e of ledger.entries({session, from})) got.push(e.seq);
@@ -152,10 +154,7 @@ async function appendAfterCrash(home: string, expected: Map<number, string>, lab
   try {
     const before = k.ledger.head;
     // The writer has rebuilt any postings the crash lost: the index agrees with a scan.
-    const from = Math.max(1, before.seq - 2000);
-    const bySession = new Map<string, number[]>();
-    for await (const e of k.ledger.entries({from})) bySession.set(e.entry.session, [...(bySession.get(e.entry.session) ?? []), e.seq]);
-    await sameBySession(k.ledger, bySession, from, `${label} (rebuilt by the writer)`);
+    await sameBySession(k.ledger, Math.max(1, before.seq - 2000), `${label} (rebuilt by the writer)`);
     const a = await k.ledger.append({kind: 'note', body: {text: `appended after ${label}`}, session: 'crash-test'});
     assert.equal(a.seq, before.seq + 1);
     const back = await k.ledger.read(a.seq);
