@@ -402,13 +402,53 @@ export function encodeWithPrev(e: LedgerEntry): Uint8Array {
 // Where encodeFields writes when asked for a reusable result.
 let reuseBuf = new ArrayBuffer(4096);
 
+/** Bytes before the body in `prev || entry bytes`: prev, the map header, every field, the body's key. */
+function envelopeSize(v: number, seq: number, time: number, session: string, principal: string, actor: string, kind: string): number {
+  return (
+    BLAKE3_LEN + 1 + K_V.length + uintSize(v) + K_SEQ.length + uintSize(seq) + K_PREV.length + 2 + BLAKE3_LEN + K_TIME.length + uintSize(time) +
+    K_SESSION.length + asciiSize(session) + K_PRINCIPAL.length + asciiSize(principal) + K_ACTOR.length + asciiSize(actor) +
+    K_KIND.length + asciiSize(kind) + K_BODY.length
+  );
+}
+
 /**
- * encodeWithPrev from the fields themselves (the ledger's append path: no entry object).
- * With `reuse`, the result is a view into a buffer that the next call overwrites, for a
- * caller that copies it at once (a store whose writer copies on put); otherwise it is
- * carved from a slab and stays valid. `reuse` may be the buffer to write into (the
- * hasher's, so the entry is hashed where it is encoded); an entry too large for it goes
- * to the shared buffer instead, so compare the result's buffer before relying on where it is.
+ * prev and the envelope, at out[0, envelopeSize):
+ * a fixmap of nine, then each field in order up to the body's key. Returns envelopeSize.
+ */
+function envelopeAt(
+  out: Uint8Array,
+  prev: Uint8Array,
+  v: number,
+  seq: number,
+  time: number,
+  session: string,
+  principal: string,
+  actor: string,
+  kind: string,
+): number {
+  for (let i = 0; i < BLAKE3_LEN; i++) out[i] = prev[i] as number;
+  let o = BLAKE3_LEN;
+  out[o++] = 0x89;
+  o = uintAt(out, copyIn(out, o, K_V), v);
+  o = uintAt(out, copyIn(out, o, K_SEQ), seq);
+  o = copyIn(out, o, K_PREV);
+  out[o++] = 0xc4;
+  out[o++] = BLAKE3_LEN;
+  for (let i = 0; i < BLAKE3_LEN; i++) out[o + i] = out[i] as number;
+  o += BLAKE3_LEN;
+  o = uintAt(out, copyIn(out, o, K_TIME), time);
+  o = asciiAt(out, copyIn(out, o, K_SESSION), session);
+  o = asciiAt(out, copyIn(out, o, K_PRINCIPAL), principal);
+  o = asciiAt(out, copyIn(out, o, K_ACTOR), actor);
+  o = asciiAt(out, copyIn(out, o, K_KIND), kind);
+  return copyIn(out, o, K_BODY);
+}
+
+/**
+ * encodeWithPrev from the fields themselves, for a caller without a buffer to encode into
+ * (see encodeFieldsInto). With `reuse`, the result is a view into a buffer that the next
+ * call overwrites, for a caller that copies it at once (a store whose writer copies on
+ * put); otherwise it is carved from a slab and stays valid.
  */
 export function encodeFields(
   v: number,
@@ -420,42 +460,82 @@ export function encodeFields(
   actor: string,
   kind: string,
   body: unknown,
-  reuse: boolean | Uint8Array,
+  reuse: boolean,
 ): Uint8Array {
   wp = 0;
   encodeBody(body);
   const bodyLen = wp;
-  const size =
-    BLAKE3_LEN + 1 + K_V.length + uintSize(v) + K_SEQ.length + uintSize(seq) + K_PREV.length + 2 + BLAKE3_LEN + K_TIME.length + uintSize(time) +
-    K_SESSION.length + asciiSize(session) + K_PRINCIPAL.length + asciiSize(principal) + K_ACTOR.length + asciiSize(actor) +
-    K_KIND.length + asciiSize(kind) + K_BODY.length + bodyLen;
+  const size = envelopeSize(v, seq, time, session, principal, actor, kind) + bodyLen;
   let out: Uint8Array;
   if (!reuse) out = slab(size);
-  else if (reuse !== true && size <= reuse.length) out = new Uint8Array(reuse.buffer, reuse.byteOffset, size);
   else {
     if (reuseBuf.byteLength < size || reuseBuf.byteLength > 4 * SCRATCH * 64) reuseBuf = new ArrayBuffer(Math.max(4096, size));
     out = new Uint8Array(reuseBuf, 0, size);
   }
-  out.set(prev, 0);
-  let o = BLAKE3_LEN;
-  out[o++] = 0x89;
-  o = uintAt(out, copyIn(out, o, K_V), v);
-  o = uintAt(out, copyIn(out, o, K_SEQ), seq);
-  o = copyIn(out, o, K_PREV);
-  out[o++] = 0xc4;
-  out[o++] = BLAKE3_LEN;
-  out.set(prev, o);
-  o += BLAKE3_LEN;
-  o = uintAt(out, copyIn(out, o, K_TIME), time);
-  o = asciiAt(out, copyIn(out, o, K_SESSION), session);
-  o = asciiAt(out, copyIn(out, o, K_PRINCIPAL), principal);
-  o = asciiAt(out, copyIn(out, o, K_ACTOR), actor);
-  o = asciiAt(out, copyIn(out, o, K_KIND), kind);
-  o = copyIn(out, o, K_BODY);
+  const o = envelopeAt(out, prev, v, seq, time, session, principal, actor, kind);
   if (bodyLen <= 64) for (let i = 0; i < bodyLen; i++) out[o + i] = w[i] as number;
   else out.set(new Uint8Array(w.buffer, w.byteOffset, bodyLen), o);
   dropOutsized();
   return out;
+}
+
+// The Buffer and DataView over the last buffer encodeFieldsInto wrote to (the hasher's,
+// the same one every time), so that the body's encoder can write there.
+let intoOut: Uint8Array | undefined;
+let intoBuffer: Buffer = Buffer.alloc(0);
+let intoView: DataView = new DataView(new ArrayBuffer(0));
+
+/**
+ * encodeWithPrev from the fields themselves, written at the start of `out` (the ledger's
+ * append path: `out` is the hasher's input buffer, so the entry is hashed where it is
+ * encoded). The envelope's size is known from the fields, so the body is encoded straight
+ * to its place after it: no copy and nothing allocated. Returns the length written (prev || entry bytes), or -1 when
+ * the entry does not fit in `out`; encode it with encodeFields then. The bytes are the
+ * same as encodeFields' (tests hold the two equal).
+ */
+export function encodeFieldsInto(
+  out: Uint8Array,
+  v: number,
+  seq: number,
+  prev: Uint8Array,
+  time: number,
+  session: string,
+  principal: string,
+  actor: string,
+  kind: string,
+  body: unknown,
+): number {
+  const at = envelopeSize(v, seq, time, session, principal, actor, kind);
+  if (at > out.length) return -1;
+  if (out !== intoOut) {
+    intoOut = out;
+    intoBuffer = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+    intoView = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  }
+  // The body's encoder writes to the scratch: make `out` the scratch while it runs. A body
+  // too large for `out` grows the scratch into a new buffer (room), which is then dropped.
+  const scratch = w;
+  const scratchBuffer = wb;
+  const scratchView = wv;
+  w = out;
+  wb = intoBuffer;
+  wv = intoView;
+  wp = at;
+  let fits: boolean;
+  let end: number;
+  try {
+    encodeBody(body);
+  } finally {
+    fits = w === out;
+    end = wp;
+    w = scratch;
+    wb = scratchBuffer;
+    wv = scratchView;
+    wp = 0;
+  }
+  if (!fits) return -1;
+  envelopeAt(out, prev, v, seq, time, session, principal, actor, kind);
+  return end;
 }
 
 const FIELDS = ['v', 'seq', 'prev', 'time', 'session', 'principal', 'actor', 'kind', 'body'] as const;

@@ -14,7 +14,7 @@
  */
 import {AstridError} from '../errors/index.js';
 import {Blake3, BLAKE3_LEN, toHex, bytesEqual, readU64be, u64be} from '../crypto/index.js';
-import {encodeFields, decodeEntry, storedKindIndex, MAX_ENTRY_BYTES, type AnyEntry} from './codec.js';
+import {encodeFields, encodeFieldsInto, decodeEntry, storedKindIndex, MAX_ENTRY_BYTES, type AnyEntry} from './codec.js';
 import {
   KERNEL_ACTOR,
   KERNEL_PRINCIPAL,
@@ -386,6 +386,15 @@ export class Ledger {
   #pendingCount = 0;
   /** The entry key, rewritten for each append when the store's writer copies on put. */
   readonly #key = new Uint8Array(9);
+  /**
+   * Views of the hasher's direct buffer from its start, by length, for the writer's put:
+   * entries of one shape have one length, so after the first each append reuses a view.
+   * For the buffer #viewsOf; remade if the hasher's buffer is ever replaced, and past 256 lengths.
+   */
+  #views = new Map<number, Uint8Array>();
+  #viewsOf: Uint8Array | undefined;
+  /** The first 32 bytes of #viewsOf: where the hasher writes the digest. */
+  #directHash: Uint8Array = ZERO_HASH;
   /** Ids already validated (all three kinds share one grammar): skips the regex on the hot path. */
   readonly #knownIds = new Set<string>();
 
@@ -687,6 +696,22 @@ export class Ledger {
     return id;
   }
 
+  /** The first `len` bytes of `direct` (the hasher's buffer) as a view, reused across appends. */
+  #directView(direct: Uint8Array, len: number): Uint8Array {
+    const views = this.#views;
+    if (direct !== this.#viewsOf || views.size >= 256) {
+      this.#viewsOf = direct;
+      this.#directHash = direct.subarray(0, BLAKE3_LEN);
+      views.clear();
+    }
+    const v = views.get(len);
+    // A view of a buffer since detached has length 0 (the hasher then hands out a new one).
+    if (v !== undefined && v.length === len) return v;
+    const made = new Uint8Array(direct.buffer, direct.byteOffset, len);
+    views.set(len, made);
+    return made;
+  }
+
   /**
    * Validate, stamp, encode, hash and queue one entry; it becomes the head (#seq, #hash,
    * #time). Returns the offset of its hash in `hashBlock`.
@@ -731,21 +756,29 @@ export class Ledger {
       throw this.#fail(e);
     }
     // prev || entry bytes: the chain hash input, in one buffer. A writer that copies on put
-    // lets every entry be encoded into the same buffer, and keyed with the same key buffer.
+    // lets every entry be encoded into the same buffer (the hasher's, where it is hashed in
+    // place), and keyed with the same key buffer.
     const copies = w.copies === true;
-    // With the hasher's direct buffer, the entry is encoded into it and hashed in place.
     const direct = copies ? this.#hasher.buffer : undefined;
-    const buf = encodeFields(ENTRY_FORMAT_VERSION, seq, this.#prev, time, session, principal, actor, kind, body, direct ?? copies);
-    if (buf.length - BLAKE3_LEN > MAX_ENTRY_BYTES) {
-      throw new AstridError('LEDGER_ENTRY_TOO_LARGE', `entry of ${buf.length - BLAKE3_LEN} bytes exceeds ${MAX_ENTRY_BYTES}`);
+    const len = direct === undefined ? -1 : encodeFieldsInto(direct, ENTRY_FORMAT_VERSION, seq, this.#prev, time, session, principal, actor, kind, body);
+    let buf: Uint8Array;
+    if (len >= 0) {
+      // Fits the direct buffer (16 KiB), so far below MAX_ENTRY_BYTES.
+      this.#hasher.hashBuffer(len); // now hash || entry bytes: the stored value
+      buf = this.#directView(direct as Uint8Array, len);
+    } else {
+      buf = encodeFields(ENTRY_FORMAT_VERSION, seq, this.#prev, time, session, principal, actor, kind, body, copies);
+      if (buf.length - BLAKE3_LEN > MAX_ENTRY_BYTES) {
+        throw new AstridError('LEDGER_ENTRY_TOO_LARGE', `entry of ${buf.length - BLAKE3_LEN} bytes exceeds ${MAX_ENTRY_BYTES}`);
+      }
+      buf.set(this.#hasher.hashOne(buf), 0);
     }
-    // now hash || entry bytes: the stored value
-    if (direct !== undefined && buf.buffer === direct.buffer && buf.byteOffset === direct.byteOffset) this.#hasher.hashBuffer(buf.length);
-    else buf.set(this.#hasher.hashOne(buf), 0);
     const at = hashSlot();
     const block = hashBlockBytes;
-    const prev = this.#prev;
-    for (let i = 0; i < BLAKE3_LEN; i++) block[at + i] = prev[i] = buf[i] as number; // kept: the result, and the next entry's prev
+    // Kept: the result, and the next entry's prev.
+    const hash = len >= 0 ? this.#directHash : buf.subarray(0, BLAKE3_LEN);
+    block.set(hash, at);
+    this.#prev.set(hash);
     try {
       w.put(copies ? entryKeyInto(this.#key, seq) : entryKey(seq), buf);
     } catch (e) {

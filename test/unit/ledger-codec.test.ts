@@ -14,7 +14,7 @@ import {
   parseSessionId,
   type LedgerEntry,
 } from '../../src/ledger/index.js';
-import {checkStoredEntry, packBody, type CheckedEntry} from '../../src/ledger/codec.js';
+import {checkStoredEntry, encodeFieldsInto, encodeWithPrev, packBody, type CheckedEntry} from '../../src/ledger/codec.js';
 import {ENTRY_KINDS} from '../../src/ledger/index.js';
 
 const plain = new Packr({useRecords: false, moreTypes: false, variableMapSize: true});
@@ -351,6 +351,34 @@ describe('body encoder', () => {
       Object.create(null),
     ];
     for (const v of cases) assert.equal(Buffer.from(packBody(v)).toString('hex'), Buffer.from(plain.pack(v)).toString('hex'));
+  });
+  // The ledger's append path encodes into the hasher's 16 KiB buffer, the body in place.
+  test('in place: the same bytes as encodeWithPrev for any fields and body, -1 only when it does not fit, and the scratch left sound', () => {
+    const out = new Uint8Array(16 * 1024);
+    const fields = fc.record({
+      seq: fc.integer({min: 1, max: Number.MAX_SAFE_INTEGER}),
+      time: fc.integer({min: 0, max: Number.MAX_SAFE_INTEGER}),
+      session: id,
+      principal: id,
+      actor: id,
+      kind: fc.constantFrom(...ENTRY_KINDS),
+      fill: fc.integer({min: 0, max: 255}),
+    });
+    const bodies = fc.oneof(value, fc.constantFrom<unknown>('x'.repeat(20_000), {d: new Date(0)}, {n: 2n}, {a: undefined}, {big: new Uint8Array(16_000)}));
+    fc.assert(
+      fc.property(fields, bodies, ({seq, time, session, principal, actor, kind, fill}, body) => {
+        const prev = Uint8Array.from({length: 32}, (_, i) => (i * 37 + fill) & 0xff);
+        out.fill(0xee);
+        const want = encodeWithPrev({v: 1, seq, prev, time, session, principal, actor, kind, body} as unknown as LedgerEntry);
+        const n = encodeFieldsInto(out, 1, seq, prev, time, session, principal, actor, kind, body);
+        if (n < 0) assert.ok(want.length > out.length / 3, `refused an entry of ${want.length} bytes`);
+        else assert.equal(Buffer.from(out.subarray(0, n)).toString('hex'), Buffer.from(want).toString('hex'));
+        // The shared scratch is the encoder's own again, whatever happened.
+        assert.equal(Buffer.from(packBody({k: body === undefined ? null : 'v'.repeat(70)})).toString('hex'), Buffer.from(plain.pack({k: body === undefined ? null : 'v'.repeat(70)})).toString('hex'));
+      }),
+      {numRuns: 1500},
+    );
+    assert.equal(encodeFieldsInto(new Uint8Array(40), 1, 1, bytes(32), 0, 's', 'p', 'a', 'note', {text: 'x'}), -1, 'an envelope larger than the buffer');
   });
 });
 
