@@ -5,7 +5,7 @@ import {existsSync, rmSync} from 'node:fs';
 import {join} from 'node:path';
 import {ClassicLevel} from 'classic-level';
 import {readU64be} from '../../src/crypto/index.js';
-import {LevelStore, P_ACTOR, P_CHECKPOINT, P_ENTRY, P_INDEXED, P_META, P_SESSION, auxLocation, type EntryQuery, type Ledger} from '../../src/ledger/index.js';
+import {LevelStore, P_ACTOR, P_CHECKPOINT, P_ENTRY, P_INDEXED, P_META, P_SESSION, auxLocation, checkpointKey, entryKey, prefixRange, type EntryQuery, type Ledger} from '../../src/ledger/index.js';
 import {appendGroups, note, openLedger, openReader} from '../helpers/ledger-fixtures.js';
 import {tmpDir} from '../helpers/index.js';
 
@@ -87,6 +87,44 @@ describe('LevelStore: two LevelDBs, the chain and what lies beside it', () => {
       assert.deepEqual(await Promise.all(queries.map((q) => seqs(ledger, q))), want, 'still readable');
       await ledger.close();
       assert.ok(existsSync(auxLocation(location)), 'the aux database is made again on open');
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("the writer: a chain batch filled past its first op (classic-level's native put) writes every op, in one atomic write, and refuses ops once the database is closed", async () => {
+    const {dir, cleanup} = tmpDir('astrid-layout-');
+    try {
+      const location = join(dir, 'ledger');
+      const store = new LevelStore(location);
+      await store.open();
+      const w = store.writer();
+      assert.equal(w.copies, true);
+      const key = new Uint8Array(9);
+      const value = new Uint8Array(40);
+      for (let i = 1; i <= 1000; i++) {
+        // One key and one value buffer for all: each put must copy them (the ledger relies on it).
+        key.set(entryKey(i));
+        value.fill(i & 0xff);
+        w.put(key, value);
+      }
+      w.put(checkpointKey(2), Uint8Array.of(1, 2, 3)); // beside the chain
+      assert.equal(w.length, 1001);
+      await w.write({sync: true});
+      let n = 0;
+      for await (const [k] of store.iterate(prefixRange(P_ENTRY))) assert.deepEqual(new Uint8Array(k), entryKey(++n));
+      assert.equal(n, 1000);
+      for (let i = 1; i <= 1000; i++) assert.deepEqual(new Uint8Array((await store.get(entryKey(i))) ?? []), new Uint8Array(40).fill(i & 0xff), `entry ${i}`);
+      assert.deepEqual(new Uint8Array((await store.get(checkpointKey(2))) ?? []), Uint8Array.of(1, 2, 3));
+
+      // A batch left unwritten writes nothing; ops after the database closed throw rather than vanish.
+      const w2 = store.writer();
+      w2.put(entryKey(1001), value);
+      w2.put(entryKey(1002), value);
+      await store.close();
+      assert.throws(() => w2.put(entryKey(1003), value));
+      await assert.rejects(w2.write({sync: true}));
+      assert.equal((await keysOf(location)).length, 1000);
     } finally {
       cleanup();
     }
