@@ -411,22 +411,17 @@ function envelopeSize(v: number, seq: number, time: number, session: string, pri
   );
 }
 
+/** Offset of the prev field's 32 bytes in `prev || entry bytes`. */
+function prevFieldAt(v: number, seq: number): number {
+  return BLAKE3_LEN + 1 + K_V.length + uintSize(v) + K_SEQ.length + uintSize(seq) + K_PREV.length + 2;
+}
+
 /**
- * prev and the envelope, at out[0, envelopeSize):
- * a fixmap of nine, then each field in order up to the body's key. Returns envelopeSize.
+ * The envelope at out[0, envelopeSize): a fixmap of nine, then each field in order up to the
+ * body's key. The 32 bytes of prev, at 0 and at prevFieldAt, are left to the caller.
+ * Returns envelopeSize.
  */
-function envelopeAt(
-  out: Uint8Array,
-  prev: Uint8Array,
-  v: number,
-  seq: number,
-  time: number,
-  session: string,
-  principal: string,
-  actor: string,
-  kind: string,
-): number {
-  for (let i = 0; i < BLAKE3_LEN; i++) out[i] = prev[i] as number;
+function envelopeAt(out: Uint8Array, v: number, seq: number, time: number, session: string, principal: string, actor: string, kind: string): number {
   let o = BLAKE3_LEN;
   out[o++] = 0x89;
   o = uintAt(out, copyIn(out, o, K_V), v);
@@ -434,7 +429,6 @@ function envelopeAt(
   o = copyIn(out, o, K_PREV);
   out[o++] = 0xc4;
   out[o++] = BLAKE3_LEN;
-  for (let i = 0; i < BLAKE3_LEN; i++) out[o + i] = out[i] as number;
   o += BLAKE3_LEN;
   o = uintAt(out, copyIn(out, o, K_TIME), time);
   o = asciiAt(out, copyIn(out, o, K_SESSION), session);
@@ -472,7 +466,9 @@ export function encodeFields(
     if (reuseBuf.byteLength < size || reuseBuf.byteLength > 4 * SCRATCH * 64) reuseBuf = new ArrayBuffer(Math.max(4096, size));
     out = new Uint8Array(reuseBuf, 0, size);
   }
-  const o = envelopeAt(out, prev, v, seq, time, session, principal, actor, kind);
+  const o = envelopeAt(out, v, seq, time, session, principal, actor, kind);
+  out.set(prev, 0);
+  out.set(prev, prevFieldAt(v, seq));
   if (bodyLen <= 64) for (let i = 0; i < bodyLen; i++) out[o + i] = w[i] as number;
   else out.set(new Uint8Array(w.buffer, w.byteOffset, bodyLen), o);
   dropOutsized();
@@ -484,6 +480,8 @@ export function encodeFields(
 let intoOut: Uint8Array | undefined;
 let intoBuffer: Buffer = Buffer.alloc(0);
 let intoView: DataView = new DataView(new ArrayBuffer(0));
+let prevOf: Uint8Array | undefined;
+let prevView: DataView = new DataView(new ArrayBuffer(BLAKE3_LEN));
 
 /**
  * encodeWithPrev from the fields themselves, written at the start of `out` (the ledger's
@@ -534,7 +532,20 @@ export function encodeFieldsInto(
     wp = 0;
   }
   if (!fits) return -1;
-  envelopeAt(out, prev, v, seq, time, session, principal, actor, kind);
+  envelopeAt(out, v, seq, time, session, principal, actor, kind);
+  // prev at 0 and in its field, a word at a time (prev's view is kept while prev is the same array: the ledger's).
+  if (prev !== prevOf) {
+    prevOf = prev;
+    prevView = new DataView(prev.buffer, prev.byteOffset, BLAKE3_LEN);
+  }
+  const pv = prevView;
+  const to = intoView;
+  const at2 = prevFieldAt(v, seq);
+  for (let i = 0; i < BLAKE3_LEN; i += 4) {
+    const x = pv.getUint32(i, true);
+    to.setUint32(i, x, true);
+    to.setUint32(at2 + i, x, true);
+  }
   return end;
 }
 
