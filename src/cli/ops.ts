@@ -25,6 +25,7 @@ async function listOf<T>(run: (hooks: {event: (e: Record<string, unknown>) => vo
 /** Entries matching the query, oldest first. */
 export const auditShow = (home: string, q: ShowQuery) => listOf<EntryView>((h) => invoke(home, 'audit.show', q, h));
 export const auditVerify = (home: string, onProgress?: Progress) => invoke(home, 'audit.verify', {}, progressOnly(onProgress));
+export const auditReindex = (home: string, onProgress?: Progress) => invoke(home, 'audit.reindex', {}, progressOnly(onProgress));
 export const auditExport = (home: string, out: string, onProgress?: Progress) => invoke(home, 'audit.export', {out: resolve(out)}, progressOnly(onProgress));
 
 export const capsuleInstall = (home: string, dir: string, onProgress?: (step: string, done: number, total: number) => void) =>

@@ -22,7 +22,7 @@ export {DaemonClient, daemonRunning, runPaths, RUN_DIR, type StreamHooks, type C
 export {Daemon, livePid, type DaemonOptions, type DaemonBoot} from './daemon.js';
 export {sessionsProjection, capsulesProjection, LiveProjection, type SessionRecord, type CapsuleRecord} from './sessions.js';
 export {entryView, jsonSafe, payloadJson, type EntryView} from './views.js';
-export {auditVerifyBundle, kernelPublicKey, readPublicKeyArg, MAX_UNSIGNED_TAIL_MS, type NoteResult, type ShowQuery} from './op-audit.js';
+export {auditVerifyBundle, kernelPublicKey, readPublicKeyArg, MAX_UNSIGNED_TAIL_MS, type NoteResult, type ReindexResult, type ShowQuery} from './op-audit.js';
 export {capsuleNew, capsuleBuild, type CapsuleView, type CapsuleDetail} from './op-capsule.js';
 export {parseTokenBudget, parseWhen, parseCaveats, type PrincipalView, type TokenView, type ApprovalView, type GrantFlags, type AttenuateFlags} from './op-authority.js';
 export type {SessionView, RunView, WatchResult} from './op-session.js';

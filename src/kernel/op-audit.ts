@@ -20,6 +20,15 @@ export interface NoteResult {
   readonly time: number;
 }
 
+export interface ReindexResult {
+  /** The indexes now cover the entries up to this seq. */
+  readonly indexed: number;
+  /** Index keys no entry accounted for, deleted. */
+  readonly removed: number;
+  /** The `ledger.reindexed` entry recording it. */
+  readonly entry: {readonly seq: number; readonly hash: string};
+}
+
 export interface ShowQuery {
   readonly session?: string;
   readonly actor?: string;
@@ -90,6 +99,18 @@ export const auditOps = {
       const k = rt.k;
       const total = k.ledger.head.seq;
       return k.ledger.verify({trustedKey: k.publicKey, maxUnsignedTailMs: MAX_UNSIGNED_TAIL_MS, ...(k.anchor ? {anchor: k.anchor} : {}), onProgress: (n: number) => io.progress(n, total)});
+    },
+  }),
+
+  /** Rebuild the session and actor indexes from the entries (after INDEX_MISMATCH), and record it. */
+  'audit.reindex': defineOp({
+    mode: 'write',
+    args: Type.Object({}, {additionalProperties: false}),
+    async run(rt, _a, io): Promise<ReindexResult> {
+      const ledger = rt.k.ledger;
+      const r = await ledger.reindex((d, t) => io.progress(d, t));
+      const e = await ledger.append({kind: 'ledger.reindexed', body: r, session: 'cli', principal: OWNER_PRINCIPAL, actor: 'cli'});
+      return {...r, entry: {seq: e.seq, hash: toHex(e.hash)}};
     },
   }),
 

@@ -232,6 +232,14 @@ export interface SecretRemovedBody {
   readonly name: string;
 }
 
+/** The session and actor indexes were rebuilt from the entries (`astrid audit reindex`). */
+export interface LedgerReindexedBody {
+  /** They cover the entries up to this seq. */
+  readonly indexed: number;
+  /** Index keys no entry accounted for, deleted. */
+  readonly removed: number;
+}
+
 /** Body type for each kind. */
 export interface BodyByKind {
   genesis: GenesisBody;
@@ -265,6 +273,7 @@ export interface BodyByKind {
   'uplink.closed': UplinkClosedBody;
   'secret.set': SecretSetBody;
   'secret.removed': SecretRemovedBody;
+  'ledger.reindexed': LedgerReindexedBody;
 }
 export type EntryKind = keyof BodyByKind;
 export type EntryBody = BodyByKind[EntryKind];
@@ -422,6 +431,7 @@ const PARSERS: {readonly [K in EntryKind]: Parser<BodyByKind[K]>} = {
   'uplink.closed': shape({connection: {t: 'str', min: 1, max: 32}, code: {t: 'str', max: 64}, reason: {t: 'str', max: 1024}, requests: {t: 'int'}}),
   'secret.set': shape({name: {t: 'str', min: 1, max: 64}, hosts: {t: 'strs', max: 16, itemMax: 253}}),
   'secret.removed': shape({name: {t: 'str', min: 1, max: 64}}),
+  'ledger.reindexed': shape({indexed: {t: 'int'}, removed: {t: 'int'}}),
   'service.result': shape({service: {t: 'str', min: 1, max: 64}, cause: {t: 'int'}, ok: {t: 'bool'}, code: {t: 'str', max: 64}, detail: {t: 'str', max: 4096}}),
   genesis(u) {
     if (!isRecord(u)) return 'body must be a map';

@@ -174,6 +174,9 @@ interface Batch {
 
 const ignore = (): undefined => undefined;
 
+/** Entries read per write when the indexes are rebuilt (on open, or by reindex). */
+const INDEX_CHUNK = 10_000;
+
 /** The least a batch is sealed at while appends keep coming (see Ledger #sealAt). */
 const MIN_SEAL = 512;
 
@@ -534,7 +537,6 @@ export class Ledger {
    * postings there are may be of another history: they are dropped first.
    */
   async #catchUpIndexes(fromScratch: boolean): Promise<void> {
-    const CHUNK = 10_000;
     if (fromScratch) {
       for (const p of [P_SESSION, P_ACTOR]) {
         const dels: BatchOp[] = [];
@@ -543,15 +545,9 @@ export class Ledger {
       }
     }
     try {
-      for (let from = this.#indexed + 1; from <= this.#head.seq; from += CHUNK) {
-        const to = Math.min(this.#head.seq, from + CHUNK - 1);
-        const sessions = new Map<string, number[]>();
-        const actors = new Map<string, number[]>();
-        for await (const s of this.#scan(from, to, false, undefined)) {
-          addPosting(sessions, s.entry.session, s.seq);
-          addPosting(actors, s.entry.actor, s.seq);
-        }
-        const ops = postingOps(sessions, actors);
+      for (let from = this.#indexed + 1; from <= this.#head.seq; from += INDEX_CHUNK) {
+        const to = Math.min(this.#head.seq, from + INDEX_CHUNK - 1);
+        const ops = await this.#postingsOf(from, to);
         ops.push({type: 'put', key: INDEXED_KEY, value: u64be(to)});
         await this.store.batch(ops, {sync: true});
         this.#indexed = to;
@@ -561,6 +557,79 @@ export class Ledger {
       // An undecodable entry: the rest stays scanned, and nothing more is written.
       this.#corrupt = `${e.message}`;
     }
+  }
+
+  /**
+   * The posting puts for entries from..to, read from the chain.
+   * @throws AstridError LEDGER_CORRUPT at an undecodable entry.
+   */
+  async #postingsOf(from: number, to: number): Promise<BatchOp[]> {
+    const sessions = new Map<string, number[]>();
+    const actors = new Map<string, number[]>();
+    for await (const s of this.#scan(from, to, false, undefined)) {
+      addPosting(sessions, s.entry.session, s.seq);
+      addPosting(actors, s.entry.actor, s.seq);
+    }
+    return postingOps(sessions, actors);
+  }
+
+  /**
+   * Rebuild the session and actor indexes from the entries, for indexes that `verify`
+   * reports as INDEX_MISMATCH (edited, or left by a bug): postings are written anew from a
+   * scan of the chain up to the durable head, a chunk at a time, then every index key not
+   * written by this rebuild is deleted and the 'I' mark set, in one synced write. The
+   * entries are only read. Appends go on meanwhile (their own postings are written after
+   * the rebuild), and reads by index stay complete throughout: the old postings go only
+   * once new ones cover the same entries, and a read never yields a seq twice. A crash
+   * part way leaves both old and new postings and the old mark: run it again.
+   * @returns the seq the indexes now reach, and how many stale index keys were deleted.
+   * @throws AstridError LEDGER_READ_ONLY, LEDGER_CLOSED, LEDGER_CORRUPT (an undecodable
+   *   entry: nothing is deleted), LEDGER_WRITE_FAILED (the ledger then refuses appends
+   *   until reopened, as for any failed write).
+   */
+  reindex(onProgress?: (done: number, total: number) => void): Promise<{indexed: number; removed: number}> {
+    try {
+      this.#assertWritable();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // Batches durable by now have queued their own index writes; this runs after them, and
+    // the later ones after this.
+    const to = this.#durable.seq;
+    const before = this.#beside;
+    const run = (async () => {
+      await before;
+      if (this.#failed) throw this.#failed;
+      const written = new Set<string>();
+      const latin1 = (k: Uint8Array): string => Buffer.from(k.buffer, k.byteOffset, k.length).toString('latin1');
+      try {
+        for (let from = 1; from <= to; from += INDEX_CHUNK) {
+          const end = Math.min(to, from + INDEX_CHUNK - 1);
+          const ops = await this.#postingsOf(from, end);
+          for (const op of ops) written.add(latin1(op.key));
+          await this.store.batch(ops, {sync: true});
+          onProgress?.(end, to);
+        }
+      } catch (e) {
+        if (e instanceof AstridError && e.code === 'LEDGER_CORRUPT') throw e;
+        throw (this.#besideFailed ??= this.#fail(e));
+      }
+      const ops: BatchOp[] = [];
+      for (const p of [P_SESSION, P_ACTOR]) {
+        for await (const [k] of this.store.iterate(prefixRange(p))) if (!written.has(latin1(k))) ops.push({type: 'del', key: k});
+      }
+      const removed = ops.length;
+      ops.push({type: 'put', key: INDEXED_KEY, value: u64be(to)});
+      try {
+        await this.store.batch(ops, {sync: true});
+      } catch (e) {
+        throw (this.#besideFailed ??= this.#fail(e));
+      }
+      this.#indexed = to;
+      return {indexed: to, removed};
+    })();
+    this.#beside = run.then(ignore, ignore);
+    return run;
   }
 
   async #checkAnchor(): Promise<string | undefined> {

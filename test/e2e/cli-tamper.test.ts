@@ -236,6 +236,21 @@ describe('astrid audit verify on a ledger edited behind its back', () => {
     assert.ok(v.errors.some((i) => i.code === 'INDEX_MISMATCH' && i.seq <= first), JSON.stringify(v.issues));
     assert.match(v.human.stdout, /INDEX_MISMATCH/);
     assert.match(v.human.stdout, new RegExp(`session index for "${session}"`));
+    // The repair: the indexes rebuilt from the entries, recorded in the ledger, and verify clean again.
+    const r = cliOk(runCli(['audit', 'reindex', '--json'], home)) as unknown as {indexed: number; removed: number; entry: {seq: number; hash: string}};
+    assert.ok(r.indexed >= seq && r.removed >= 1, JSON.stringify(r));
+    const repaired = cliOk(runCli(['audit', 'show', '--session', session, '--json'], home)) as unknown as Json[];
+    assert.deepEqual(
+      repaired.map((e) => e.seq),
+      before.map((e) => e.seq),
+      'the session lists the note again',
+    );
+    const rec = cliOk(runCli(['audit', 'show', '--kind', 'ledger.reindexed', '--json'], home)) as unknown as Json[];
+    assert.equal(rec.length, 1);
+    assert.deepEqual(rec[0]?.body, {indexed: r.indexed, removed: r.removed});
+    assert.equal(rec[0]?.principal, 'owner');
+    const human = runCli(['audit', 'verify'], home);
+    assert.equal(human.status, 0, human.stdout + human.stderr);
   });
 
   it('(d) two entries swapped: ENTRY_OUT_OF_ORDER at both seqs', async () => {

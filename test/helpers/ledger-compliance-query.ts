@@ -270,6 +270,63 @@ export function queryContract(name: string, makeStore: StoreFactory): void {
       });
     });
 
+    test('reindex rebuilds edited indexes from the entries, with appends going on: verify is clean again, every query by index equals a scan, stale keys are gone', async () => {
+      await withStore(makeStore, async (store) => {
+        let ledger = await openLedger(store);
+        await appendGroups(ledger, Array.from({length: 40}, (_, i) => input(i)), [1, 5, 3]);
+        await ledger.close();
+        await store.open();
+        const all: Array<[Uint8Array, Uint8Array]> = [];
+        for await (const kv of store.iterate(prefixRange(P_SESSION))) all.push(kv);
+        const [key, value] = all.find(([, v]) => v.length >= 16) as [Uint8Array, Uint8Array];
+        const id = Buffer.from(key.subarray(1, key.length - 9)).toString('latin1');
+        // A key no batch made, listing another session's entry under this one.
+        const taken = new Set(all.filter(([k]) => Buffer.from(k.subarray(0, key.length - 8)).equals(key.subarray(0, key.length - 8))).map(([k]) => readU64be(k, k.length - 8)));
+        const other = rows40().find((r) => r.session !== id && !taken.has(r.seq)) as Row;
+        const planted = Uint8Array.from([...key.subarray(0, key.length - 8), ...u64be(other.seq)]);
+        await store.batch(
+          [
+            {type: 'put', key, value: value.subarray(0, value.length - 8)}, // a seq dropped: hidden from its session
+            {type: 'put', key: planted, value: u64be(other.seq)},
+          ],
+          {sync: true},
+        );
+        await store.close();
+        ledger = await openLedger(store);
+        const errors = async (): Promise<string[]> => (await ledger.verify({trustedKey: KEY.publicKey})).issues.filter((i) => i.severity === 'error').map((i) => i.code);
+        const byScan = async (q: {session?: string; actor?: string}): Promise<number[]> => {
+          const out: number[] = [];
+          for await (const e of ledger.entries({})) if ((q.session === undefined || e.entry.session === q.session) && (q.actor === undefined || e.entry.actor === q.actor)) out.push(e.seq);
+          return out;
+        };
+        assert.ok((await errors()).includes('INDEX_MISMATCH'));
+        assert.deepEqual(await seqs(ledger, {session: id}), (await byScan({session: id})).filter((x) => x !== readU64be(value, value.length - 8)), 'the dropped seq is hidden');
+        const progress: number[] = [];
+        const rebuilt = ledger.reindex((d, t) => {
+          assert.equal(t, 41);
+          progress.push(d);
+        });
+        const during = appendGroups(ledger, Array.from({length: 30}, (_, i) => input(i + 40)), [2, 7]);
+        const r = await rebuilt;
+        await during;
+        assert.equal(r.indexed, 41, 'the durable head when it started');
+        assert.ok(r.removed >= 1, 'the planted key, and the keys of the old batches');
+        assert.deepEqual(await seqs(ledger, {session: id}), await byScan({session: id}), 'the dropped seq is back');
+        assert.deepEqual(progress, [41]);
+        await ledger.flush();
+        assert.deepEqual(await errors(), [], 'indexes match the entries again');
+        for (const q of [...SESSIONS.map((session) => ({session})), ...ACTORS.map((actor) => ({actor})), {actor: 'kernel'}]) {
+          assert.deepEqual(await seqs(ledger, q), await byScan(q), JSON.stringify(q));
+        }
+        await ledger.close();
+        // And after a reopen (the mark and postings as written).
+        ledger = await openReader(store);
+        assert.deepEqual(await errors(), []);
+        await assert.rejects(ledger.reindex(), code('LEDGER_READ_ONLY'));
+        await ledger.close();
+      });
+    });
+
     test('entries() and read() refuse bad arguments', async () => {
       await withStore(makeStore, async (store) => {
         const ledger = await openLedger(store);
