@@ -23,8 +23,8 @@ export interface NoteResult {
 export interface ReindexResult {
   /** The indexes now cover the entries up to this seq. */
   readonly indexed: number;
-  /** Index keys no entry accounted for, deleted. */
-  readonly removed: number;
+  /** Index keys of those entries that the rebuild did not write, deleted (see LedgerReindexedBody). */
+  readonly replaced: number;
   /** The `ledger.reindexed` entry recording it. */
   readonly entry: {readonly seq: number; readonly hash: string};
 }

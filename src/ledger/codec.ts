@@ -115,7 +115,9 @@ function putBytes(b: Uint8Array): void {
 function packString(value: string): void {
   const n = value.length;
   const headerSize = n < 0x20 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
-  room(headerSize + n * 3);
+  // Room for the largest header: the UTF-8 length (up to 3n) can need a longer one than n
+  // does, and the text is then moved up to make space for it.
+  room(5 + n * 3);
   const at = wp + headerSize;
   let len: number;
   if (n < 0x40) {
@@ -296,13 +298,24 @@ export function packBody(body: unknown): Uint8Array {
   return done(0).slice();
 }
 
+// True while a body is being encoded: the scratch is shared, so a nested encode (only code
+// run from inside the body's values could start one; the ledger's parsers copy every value
+// to plain data first) is refused rather than allowed to overwrite it.
+let encoding = false;
+
 function encodeBody(body: unknown): void {
-  const start = wp;
-  if (!packPlain(body, 0)) {
-    wp = start;
-    const b = packr.pack(body);
-    room(b.length);
-    putBytes(b);
+  if (encoding) throw new TypeError('an entry body was encoded from inside the encoding of another');
+  encoding = true;
+  try {
+    const start = wp;
+    if (!packPlain(body, 0)) {
+      wp = start;
+      const b = packr.pack(body);
+      room(b.length);
+      putBytes(b);
+    }
+  } finally {
+    encoding = false;
   }
 }
 
@@ -531,7 +544,7 @@ export function encodeFieldsInto(
     wv = scratchView;
     wp = 0;
   }
-  if (!fits) return -1;
+  if (!fits || end > out.length) return -1;
   envelopeAt(out, v, seq, time, session, principal, actor, kind);
   // prev at 0 and in its field, a word at a time (prev's view is kept while prev is the same array: the ledger's).
   if (prev !== prevOf) {

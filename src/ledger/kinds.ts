@@ -234,10 +234,13 @@ export interface SecretRemovedBody {
 
 /** The session and actor indexes were rebuilt from the entries (`astrid audit reindex`). */
 export interface LedgerReindexedBody {
-  /** They cover the entries up to this seq. */
+  /** They were rebuilt from the entries up to this seq. */
   readonly indexed: number;
-  /** Index keys no entry accounted for, deleted. */
-  readonly removed: number;
+  /**
+   * Index keys of those entries deleted because the rebuild did not write them: the ledger's
+   * own keys (one per id per batch, replaced by one per id per 10,000 entries) and any other.
+   */
+  readonly replaced: number;
 }
 
 /** Body type for each kind. */
@@ -312,7 +315,7 @@ function checkField(v: unknown, spec: Spec): string | null {
     case 'int':
       return typeof v === 'number' && Number.isSafeInteger(v) && v >= (spec.min ?? 0) ? null : `must be an integer >= ${spec.min ?? 0}`;
     case 'bin':
-      return v instanceof Uint8Array && v.length <= spec.max && v.length >= (spec.min ?? 0) ? null : `must be ${spec.min ?? 0} to ${spec.max} bytes`;
+      return ArrayBuffer.isView(v) && v instanceof Uint8Array && v.length <= spec.max && v.length >= (spec.min ?? 0) ? null : `must be ${spec.min ?? 0} to ${spec.max} bytes`;
     case 'bool':
       return typeof v === 'boolean' ? null : 'must be a boolean';
     case 'enum':
@@ -334,6 +337,10 @@ function checkField(v: unknown, spec: Spec): string | null {
 
 /** A field's value read once into plain data, so what is checked is what gets encoded. */
 function copyField(v: unknown, spec: Spec): unknown {
+  // A copy into a plain Uint8Array, read through internal slots (no getter, species or
+  // iterator of the value runs): a subclass or an own property cannot then run code while
+  // the entry is encoded. A Proxy is no view, and fails the check.
+  if (spec.t === 'bin' && ArrayBuffer.isView(v) && v instanceof Uint8Array) return new Uint8Array(v);
   if (spec.t === 'strs' && Array.isArray(v)) return Array.from(v);
   if (spec.t === 'budget' && isRecord(v)) return {...v};
   return v;
@@ -431,7 +438,6 @@ const PARSERS: {readonly [K in EntryKind]: Parser<BodyByKind[K]>} = {
   'uplink.closed': shape({connection: {t: 'str', min: 1, max: 32}, code: {t: 'str', max: 64}, reason: {t: 'str', max: 1024}, requests: {t: 'int'}}),
   'secret.set': shape({name: {t: 'str', min: 1, max: 64}, hosts: {t: 'strs', max: 16, itemMax: 253}}),
   'secret.removed': shape({name: {t: 'str', min: 1, max: 64}}),
-  'ledger.reindexed': shape({indexed: {t: 'int'}, removed: {t: 'int'}}),
   'service.result': shape({service: {t: 'str', min: 1, max: 64}, cause: {t: 'int'}, ok: {t: 'bool'}, code: {t: 'str', max: 64}, detail: {t: 'str', max: 4096}}),
   genesis(u) {
     if (!isRecord(u)) return 'body must be a map';
@@ -439,8 +445,8 @@ const PARSERS: {readonly [K in EntryKind]: Parser<BodyByKind[K]>} = {
     if (k) return k;
     const {format, kernelKey} = u; // each field read once: what is checked is what is encoded
     if (format !== ENTRY_FORMAT_VERSION) return `unsupported format ${String(format)}`;
-    if (!(kernelKey instanceof Uint8Array) || kernelKey.length !== 32) return 'kernelKey must be 32 bytes';
-    return {format, kernelKey};
+    if (!ArrayBuffer.isView(kernelKey) || !(kernelKey instanceof Uint8Array) || kernelKey.length !== 32) return 'kernelKey must be 32 bytes';
+    return {format, kernelKey: new Uint8Array(kernelKey)};
   },
   note(u) {
     if (!isRecord(u)) return 'body must be a map';
@@ -467,6 +473,7 @@ const PARSERS: {readonly [K in EntryKind]: Parser<BodyByKind[K]>} = {
     if (!boundedString(reason, 1, 256)) return 'reason must be 1 to 256 characters';
     return {reason};
   },
+  'ledger.reindexed': shape({indexed: {t: 'int'}, replaced: {t: 'int'}}),
 };
 
 /** Every kind, in a stable order. */

@@ -275,6 +275,43 @@ class Enqueued implements Appended {
   }
 }
 
+/**
+ * Many holders at once (shared) or one alone (exclusive), exclusive holders in the order they
+ * asked; a shared holder that asks while an exclusive one holds or waits goes after it.
+ */
+class SharedLock {
+  #shared = 0;
+  #exclusive: Promise<void> = Promise.resolve();
+  #waiting = 0;
+  #released: (() => void)[] = [];
+
+  async shared<T>(f: () => Promise<T>): Promise<T> {
+    while (this.#waiting > 0) await this.#exclusive;
+    this.#shared++;
+    try {
+      return await f();
+    } finally {
+      if (--this.#shared === 0) for (const r of this.#released.splice(0)) r();
+    }
+  }
+
+  exclusive<T>(f: () => Promise<T>): Promise<T> {
+    const before = this.#exclusive;
+    this.#waiting++;
+    const run = (async () => {
+      try {
+        await before;
+        while (this.#shared > 0) await new Promise<void>((r) => this.#released.push(r));
+        return await f();
+      } finally {
+        this.#waiting--;
+      }
+    })();
+    this.#exclusive = run.then(ignore, ignore);
+    return run;
+  }
+}
+
 /** Note `seq` under `id` in a postings map (id -> seqs, ascending). */
 function addPosting(m: Map<string, number[]>, id: string, seq: number): void {
   const l = m.get(id);
@@ -383,6 +420,8 @@ export class Ledger {
   #writing: Promise<void> | undefined;
   /** The write of what lies beside the chain for the batches written so far (never rejects). */
   #beside: Promise<void> = Promise.resolve();
+  /** verify() shares it, reindex() holds it alone. */
+  readonly #indexLock = new SharedLock();
   /** Why such a write failed, if one did. */
   #besideFailed: AstridError | undefined;
   #failed: AstridError | undefined;
@@ -576,60 +615,93 @@ export class Ledger {
   /**
    * Rebuild the session and actor indexes from the entries, for indexes that `verify`
    * reports as INDEX_MISMATCH (edited, or left by a bug): postings are written anew from a
-   * scan of the chain up to the durable head, a chunk at a time, then every index key not
-   * written by this rebuild is deleted and the 'I' mark set, in one synced write. The
-   * entries are only read. Appends go on meanwhile (their own postings are written after
-   * the rebuild), and reads by index stay complete throughout: the old postings go only
-   * once new ones cover the same entries, and a read never yields a seq twice. A crash
-   * part way leaves both old and new postings and the old mark: run it again.
-   * @returns the seq the indexes now reach, and how many stale index keys were deleted.
-   * @throws AstridError LEDGER_READ_ONLY, LEDGER_CLOSED, LEDGER_CORRUPT (an undecodable
-   *   entry: nothing is deleted), LEDGER_WRITE_FAILED (the ledger then refuses appends
-   *   until reopened, as for any failed write).
+   * scan of the chain up to the durable head, a chunk at a time, then every index key of
+   * those entries that the rebuild did not write is deleted. The entries are only read.
+   * Appends go on meanwhile, their postings and checkpoints written as usual (an appended
+   * batch's keys start past the rebuild's head, so they are never deleted). Reads by index
+   * stay complete (no posting is deleted before its entries are listed again, and a read
+   * never yields a seq twice); a `verify` waits for a rebuild under way, and a rebuild for a
+   * verify, as the two would see each other's half. A crash part way leaves old and new
+   * postings together: run it again.
+   * @returns the seq the rebuild reached, and how many index keys it replaced.
+   * @throws AstridError LEDGER_READ_ONLY, LEDGER_CLOSED (also when the ledger closes during
+   *   the rebuild), LEDGER_CORRUPT (an undecodable entry: nothing is deleted),
+   *   LEDGER_WRITE_FAILED (the store refused a write of the rebuild; the entries are
+   *   untouched and appends go on).
    */
-  reindex(onProgress?: (done: number, total: number) => void): Promise<{indexed: number; removed: number}> {
+  reindex(onProgress?: (done: number, total: number) => void): Promise<{indexed: number; replaced: number}> {
     try {
       this.#assertWritable();
     } catch (e) {
       return Promise.reject(e);
     }
-    // Batches durable by now have queued their own index writes; this runs after them, and
-    // the later ones after this.
+    return this.#indexLock.exclusive(() => this.#reindex(onProgress));
+  }
+
+  async #reindex(onProgress?: (done: number, total: number) => void): Promise<{indexed: number; replaced: number}> {
+    this.#assertWritable();
+    if (this.#failed) throw this.#failed;
+    // Batches durable by now have queued their own index writes; wait for those. Later
+    // batches' keys all start past `to`.
     const to = this.#durable.seq;
-    const before = this.#beside;
-    const run = (async () => {
-      await before;
-      if (this.#failed) throw this.#failed;
-      const written = new Set<string>();
-      const latin1 = (k: Uint8Array): string => Buffer.from(k.buffer, k.byteOffset, k.length).toString('latin1');
-      try {
-        for (let from = 1; from <= to; from += INDEX_CHUNK) {
-          const end = Math.min(to, from + INDEX_CHUNK - 1);
-          const ops = await this.#postingsOf(from, end);
-          for (const op of ops) written.add(latin1(op.key));
-          await this.store.batch(ops, {sync: true});
-          onProgress?.(end, to);
-        }
-      } catch (e) {
-        if (e instanceof AstridError && e.code === 'LEDGER_CORRUPT') throw e;
-        throw (this.#besideFailed ??= this.#fail(e));
-      }
-      const ops: BatchOp[] = [];
-      for (const p of [P_SESSION, P_ACTOR]) {
-        for await (const [k] of this.store.iterate(prefixRange(p))) if (!written.has(latin1(k))) ops.push({type: 'del', key: k});
-      }
-      const removed = ops.length;
-      ops.push({type: 'put', key: INDEXED_KEY, value: u64be(to)});
+    await this.#beside;
+    const open = (): void => {
+      if (this.#closing) throw new AstridError('LEDGER_CLOSED', 'the ledger closed during the rebuild of its indexes');
+    };
+    const write = async (ops: BatchOp[]): Promise<void> => {
+      open();
       try {
         await this.store.batch(ops, {sync: true});
       } catch (e) {
-        throw (this.#besideFailed ??= this.#fail(e));
+        throw new AstridError('LEDGER_WRITE_FAILED', `rebuilding the indexes: ${(e as Error).message}`, {cause: e});
       }
+    };
+    const progress = (done: number): void => {
+      try {
+        onProgress?.(done, to);
+      } catch {
+        // a progress display that fails does not stop the rebuild
+      }
+    };
+    const latin1 = (k: Uint8Array): string => Buffer.from(k.buffer, k.byteOffset, k.length).toString('latin1');
+    const written = new Set<string>();
+    for (let from = 1; from <= to; from += INDEX_CHUNK) {
+      open();
+      const end = Math.min(to, from + INDEX_CHUNK - 1);
+      const ops = await this.#postingsOf(from, end);
+      for (const op of ops) written.add(latin1(op.key));
+      await write(ops);
+      progress(end);
+    }
+    let replaced = 0;
+    for (const p of [P_SESSION, P_ACTOR]) {
+      let dels: BatchOp[] = [];
+      for await (const [k] of this.store.iterate(prefixRange(p))) {
+        // Kept: the rebuild's own keys, and keys of later batches. Anything else goes, a key
+        // too short or too large to name a seq too.
+        let seq: number;
+        try {
+          seq = k.length >= 10 ? seqOfIndexKey(k) : 0;
+        } catch {
+          seq = 0;
+        }
+        if (seq > to || written.has(latin1(k))) continue;
+        dels.push({type: 'del', key: k});
+        if (dels.length >= INDEX_CHUNK) {
+          await write(dels);
+          replaced += dels.length;
+          dels = [];
+        }
+      }
+      await write(dels);
+      replaced += dels.length;
+    }
+    if (this.#indexed < to) {
+      // Only when the mark was behind (the writes of batches up to `to` follow it otherwise).
+      await write([{type: 'put', key: INDEXED_KEY, value: u64be(to)}]);
       this.#indexed = to;
-      return {indexed: to, removed};
-    })();
-    this.#beside = run.then(ignore, ignore);
-    return run;
+    }
+    return {indexed: to, replaced};
   }
 
   async #checkAnchor(): Promise<string | undefined> {
@@ -1153,7 +1225,8 @@ export class Ledger {
   async verify(options: Partial<VerifyOptions> = {}): Promise<VerifyReport> {
     if (this.#mode === 'write' && !this.#failed) await this.flush();
     const trustedKey = options.trustedKey ?? this.#signer?.publicKey ?? this.#kernelKey;
-    return verifyStore(this.store, {...options, trustedKey, hasher: this.#hasher});
+    // Not while reindex() rewrites the postings: the index check would count old and new.
+    return this.#indexLock.shared(() => verifyStore(this.store, {...options, trustedKey, hasher: this.#hasher}));
   }
 
   /** The BLAKE3 hasher this ledger uses (shared to avoid creating another). */

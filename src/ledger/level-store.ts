@@ -41,7 +41,8 @@ type ChainedBatch = ReturnType<Db['batch']>;
  * the two write the same bytes; the ledger's append path skips the wrapper's cost (an
  * object and half a dozen calls per entry). Used only when the installed classic-level
  * has it; a batch's first op always goes through `put`, so the batch counts as non-empty
- * and `write` writes it.
+ * and `write` writes it. It also skips abstract-level's prewrite hooks and 'write' events
+ * for those ops: the two databases are private to LevelStore, and nothing registers any.
  */
 interface NativePut {
   _put(key: Uint8Array, value: Uint8Array): void;

@@ -237,8 +237,8 @@ describe('astrid audit verify on a ledger edited behind its back', () => {
     assert.match(v.human.stdout, /INDEX_MISMATCH/);
     assert.match(v.human.stdout, new RegExp(`session index for "${session}"`));
     // The repair: the indexes rebuilt from the entries, recorded in the ledger, and verify clean again.
-    const r = cliOk(runCli(['audit', 'reindex', '--json'], home)) as unknown as {indexed: number; removed: number; entry: {seq: number; hash: string}};
-    assert.ok(r.indexed >= seq && r.removed >= 1, JSON.stringify(r));
+    const r = cliOk(runCli(['audit', 'reindex', '--json'], home)) as unknown as {indexed: number; replaced: number; entry: {seq: number; hash: string}};
+    assert.ok(r.indexed >= seq && r.replaced >= 1, JSON.stringify(r));
     const repaired = cliOk(runCli(['audit', 'show', '--session', session, '--json'], home)) as unknown as Json[];
     assert.deepEqual(
       repaired.map((e) => e.seq),
@@ -247,7 +247,7 @@ describe('astrid audit verify on a ledger edited behind its back', () => {
     );
     const rec = cliOk(runCli(['audit', 'show', '--kind', 'ledger.reindexed', '--json'], home)) as unknown as Json[];
     assert.equal(rec.length, 1);
-    assert.deepEqual(rec[0]?.body, {indexed: r.indexed, removed: r.removed});
+    assert.deepEqual(rec[0]?.body, {indexed: r.indexed, replaced: r.replaced});
     assert.equal(rec[0]?.principal, 'owner');
     const human = runCli(['audit', 'verify'], home);
     assert.equal(human.status, 0, human.stdout + human.stderr);

@@ -222,6 +222,49 @@ export function appendContract(name: string, makeStore: StoreFactory): void {
       });
     });
 
+    test('byte fields run no code of the caller while the entry is encoded: a getter on the bytes, a subclass, a proxy; an append from inside one cannot take a seq twice', async () => {
+      await withStore(makeStore, async (store) => {
+        const ledger = await openLedger(store);
+        let ran = 0;
+        const inner: Promise<unknown>[] = [];
+        const reenter = (): void => {
+          ran++;
+          inner.push(ledger.append(note('from inside')).catch((e: unknown) => e));
+        };
+        const withGetter = Uint8Array.of(1, 2, 3);
+        Object.defineProperty(withGetter, 'constructor', {
+          get() {
+            reenter();
+            return Uint8Array;
+          },
+        });
+        class Sneaky extends Uint8Array {
+          override get byteLength(): number {
+            reenter();
+            return super.byteLength;
+          }
+        }
+        const proxy = new Proxy(Uint8Array.of(4, 5), {
+          get(t, k) {
+            reenter();
+            return Reflect.get(t, k) as unknown;
+          },
+        });
+        const msg = (payload: unknown): AppendInput => ({kind: 'bus.message', body: {topic: 'a.b', payload, from: 'cap', corr: ''}}) as unknown as AppendInput;
+        const a = await ledger.append(msg(withGetter));
+        const b = await ledger.append(msg(Sneaky.of(9, 9)));
+        await assert.rejects(ledger.append(msg(proxy)), code('LEDGER_ENTRY_INVALID'), 'a proxy is no byte array');
+        await Promise.all(inner);
+        assert.equal(ran, 0, 'no code of the caller ran');
+        assert.deepEqual([a.seq, b.seq], [2, 3]);
+        const stored = await ledger.read(2);
+        assert.deepEqual(u8(stored?.entry.kind === 'bus.message' ? stored.entry.body.payload : undefined), Uint8Array.of(1, 2, 3));
+        assert.deepEqual(u8(((await ledger.read(3))?.entry.body as {payload: Uint8Array}).payload), Uint8Array.of(9, 9));
+        assert.equal((await ledger.verify()).ok, true);
+        await ledger.close();
+      });
+    });
+
     test('seqs follow call order; each append resolves with its own seq, hash and time', async () => {
       await withStore(makeStore, async (store) => {
         const clock = testClock(100);

@@ -176,6 +176,8 @@ export class InstrumentedStore extends LedgerStore {
   failWith: Error | undefined;
   /** When it returns true for a batch, that batch fails as a whole and writes nothing (a crash before it landed). */
   failIf: ((ops: readonly BatchOp[]) => boolean) | undefined;
+  /** When it returns a promise for a batch, that batch waits for it (others pass). */
+  gateIf: ((ops: readonly BatchOp[]) => Promise<void> | undefined) | undefined;
 
   constructor(inner: LedgerStore) {
     super();
@@ -203,6 +205,8 @@ export class InstrumentedStore extends LedgerStore {
     this.sizes.push(ops.length);
     this.log.push([...ops]);
     if (this.gate !== undefined) await this.gate;
+    const g = this.gateIf?.(ops);
+    if (g !== undefined) await g;
     if (this.failWith !== undefined) throw this.failWith;
     if (this.failIf?.(ops) === true) throw new Error('injected failure: this batch never reached the disk');
     await this.inner.batch(ops, {sync});

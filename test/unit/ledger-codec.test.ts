@@ -352,6 +352,47 @@ describe('body encoder', () => {
     ];
     for (const v of cases) assert.equal(Buffer.from(packBody(v)).toString('hex'), Buffer.from(plain.pack(v)).toString('hex'));
   });
+  // A string whose UTF-8 length needs a longer header than its UTF-16 length suggests (20
+  // units of U+0800 are 60 bytes: str 8, not fixstr) moves up a byte as it is written; at
+  // the very end of the encoder's buffer that byte must still be in room. Compared with
+  // msgpackr itself: both of the ledger's paths share the string writer.
+  test('strings that end exactly at the end of the buffer, whatever their header, on both paths', async () => {
+    const strings = ['\u0800'.repeat(20), '\u0800'.repeat(100)]; // 60 bytes (str 8, not fixstr), 300 (str 16, not str 8)
+    const bodyOf = (p: number, s: string, last: boolean) => ({topic: 't', payload: new Uint8Array(p).fill(7), from: last ? 'f' : s, corr: last ? s : 'c'});
+    // The scratch (body at 0, 16 KiB at first): each case in a module instance of its own,
+    // as the first body past the end grows the scratch for good. These payloads put the
+    // string's end at byte 16,384 (and around it) for each string in each place.
+    let instance = 0;
+    const fresh = async (): Promise<{packBody: typeof packBody}> => (await import(new URL(`../../src/ledger/codec.js?fresh=${instance++}`, import.meta.url).href)) as {packBody: typeof packBody};
+    for (const s of strings) {
+      for (let p = 16_040; p < 16_305; p = p === 16_064 ? 16_285 : p + 1) {
+        for (const last of [false, true]) {
+          const body = bodyOf(p, s, last);
+          assert.equal(Buffer.from((await fresh()).packBody(body)).toString('hex'), Buffer.from(plain.pack(body)).toString('hex'), `scratch, payload ${p}`);
+        }
+      }
+    }
+    // In place (after the envelope, in a 16 KiB buffer): every payload up to and past the edge.
+    const out = new Uint8Array(16 * 1024);
+    let inPlace = 0;
+    for (const s of strings) {
+      for (let p = 15_900; p < 16_400; p++) {
+        for (const last of [false, true]) {
+          const body = bodyOf(p, s, last);
+          const want = plain.pack(body);
+          const n = encodeFieldsInto(out, 1, 9, bytes(32, 3), 5, 's', 'p', 'a', 'bus.message', body);
+          if (n < 0) {
+            assert.ok(want.length > out.length - 400, `refused a body of ${want.length} bytes`);
+            continue;
+          }
+          inPlace++;
+          assert.equal(Buffer.from(out.subarray(n - want.length, n)).toString('hex'), Buffer.from(want).toString('hex'), `in place, payload ${p}`);
+        }
+      }
+    }
+    assert.ok(inPlace > 500, 'the in-place path was taken up to its edge');
+  });
+
   // The ledger's append path encodes into the hasher's 16 KiB buffer, the body in place.
   test('in place: the same bytes as encodeWithPrev for any fields and body, -1 only when it does not fit, and the scratch left sound', () => {
     const out = new Uint8Array(16 * 1024);
