@@ -53,15 +53,19 @@ export class MemoryStore extends LedgerStore {
     const keys = this.#keys();
     const lo = o.gte === undefined ? 0 : this.#index(keys, k2s(o.gte));
     const hi = o.lt === undefined ? keys.length : this.#index(keys, k2s(o.lt));
-    const snapshot = keys.slice(lo, Math.max(lo, hi));
+    // A snapshot, as LevelDB's iterators read one: the range's keys and values as they are
+    // now (a put replaces a value, never changes it, so holding it is enough).
+    const snapshot: Array<[string, Uint8Array]> = [];
+    for (let i = lo; i < hi; i++) {
+      const s = keys[i] as string;
+      snapshot.push([s, this.#values.get(s) as Uint8Array]);
+    }
     if (o.reverse) snapshot.reverse();
     const limit = o.limit ?? Infinity;
     let chunk: Array<[Uint8Array, Uint8Array]> = [];
     let n = 0;
-    for (const s of snapshot) {
+    for (const [s, v] of snapshot) {
       if (n >= limit) break;
-      const v = this.#values.get(s);
-      if (v === undefined) continue; // deleted since the snapshot of keys was taken
       n++;
       chunk.push([s2k(s), v.slice()]);
       if (chunk.length === CHUNK) {

@@ -172,6 +172,30 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
       });
     });
 
+    test('an iteration reads a snapshot: what is put, replaced or deleted after its first chunk is not seen', async () => {
+      await withStore(makeStore, async (store) => {
+        await store.open();
+        const n = 2500;
+        const key = (i: number): Uint8Array => b(0x45, i >> 8, i & 0xff);
+        await store.batch(Array.from({length: n}, (_, i) => ({type: 'put' as const, key: key(i), value: b(1)})), {sync: true});
+        let seen = 0;
+        let first = true;
+        for await (const chunk of store.iterateChunks({})) {
+          if (first) {
+            first = false;
+            const later: BatchOp[] = [];
+            for (let i = 0; i < n; i += 2) later.push({type: 'del', key: key(i)});
+            for (let i = 1; i < n; i += 2) later.push({type: 'put', key: key(i), value: b(2)});
+            later.push({type: 'put', key: key(n + 1), value: b(2)});
+            await store.batch(later, {sync: true});
+          }
+          for (const [, v] of chunk) assert.deepEqual([...v], [1], 'values as they were');
+          seen += chunk.length;
+        }
+        assert.equal(seen, n, 'keys as they were');
+      });
+    });
+
     test('iterateChunks yields non-empty chunks covering the range, and limit holds across chunks', async () => {
       await withStore(makeStore, async (store) => {
         await store.open();
