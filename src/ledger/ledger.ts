@@ -1222,11 +1222,14 @@ export class Ledger {
    * Verify the whole chain against `trustedKey` (default: the key this ledger's signer holds,
    * else the genesis key). Pending appends are flushed first.
    */
-  async verify(options: Partial<VerifyOptions> = {}): Promise<VerifyReport> {
-    if (this.#mode === 'write' && !this.#failed) await this.flush();
-    const trustedKey = options.trustedKey ?? this.#signer?.publicKey ?? this.#kernelKey;
-    // Not while reindex() rewrites the postings: the index check would count old and new.
-    return this.#indexLock.shared(() => verifyStore(this.store, {...options, trustedKey, hasher: this.#hasher}));
+  verify(options: Partial<VerifyOptions> = {}): Promise<VerifyReport> {
+    // Not while reindex() rewrites the postings (the index check would count old and new):
+    // the two take turns in the order they were asked for.
+    return this.#indexLock.shared(async () => {
+      if (this.#mode === 'write' && !this.#failed) await this.flush();
+      const trustedKey = options.trustedKey ?? this.#signer?.publicKey ?? this.#kernelKey;
+      return verifyStore(this.store, {...options, trustedKey, hasher: this.#hasher});
+    });
   }
 
   /** The BLAKE3 hasher this ledger uses (shared to avoid creating another). */

@@ -371,6 +371,29 @@ export function queryContract(name: string, makeStore: StoreFactory): void {
       });
     });
 
+    test('a reindex asked for during a verify starts after it, and a verify asked for during a reindex after that', async () => {
+      await withStore(makeStore, async (inner) => {
+        const store = new InstrumentedStore(inner);
+        const ledger = await openLedger(store);
+        await appendGroups(ledger, Array.from({length: 300}, (_, i) => input(i)), [7, 50]);
+        const rebuildWrites = (): number[] => store.log.flatMap((ops, i) => (ops.length > 0 && ops.every((op) => op.key[0] === P_SESSION || op.key[0] === P_ACTOR) ? [i] : []));
+        const before = rebuildWrites().length;
+        let verifyDoneAt = -1;
+        const verify = ledger.verify({trustedKey: KEY.publicKey}).then((r) => {
+          verifyDoneAt = store.log.length;
+          return r;
+        });
+        const rebuilt = ledger.reindex();
+        const again = ledger.verify({trustedKey: KEY.publicKey});
+        const [v1, , v2] = await Promise.all([verify, rebuilt, again]);
+        const writes = rebuildWrites().slice(before);
+        assert.ok(writes.length > 0);
+        assert.ok((writes[0] as number) >= verifyDoneAt, `the rebuild wrote at batch ${writes[0]}, the verify ended at ${verifyDoneAt}`);
+        assert.deepEqual([v1.ok, v2.ok], [true, true], 'neither saw half a rebuild');
+        await ledger.close();
+      });
+    });
+
     test('entries() and read() refuse bad arguments', async () => {
       await withStore(makeStore, async (store) => {
         const ledger = await openLedger(store);
