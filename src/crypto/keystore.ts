@@ -66,10 +66,18 @@ export function ensurePrivateDir(dir: string): void {
 /**
  * Load the kernel key from `<home>/keys/kernel.key`, creating it on first use.
  * @throws AstridError KEY_PERMISSIONS_TOO_OPEN when the key file or directory is too open,
- *   KEY_INVALID when the file is not an Ed25519 PEM key, KEY_IO on filesystem errors.
+ *   KEY_INVALID when the file is not an Ed25519 PEM key, KEY_IO on filesystem errors,
+ *   KEY_MISSING when the key file is gone but kernel.pub remains (no new identity over it).
  */
 export function loadOrCreateKernelKey(home: string): SigningKey {
   const dir = join(home, KEYS_DIR);
+  if (!entryExists(join(dir, KERNEL_KEY_FILE)) && entryExists(join(dir, KERNEL_PUB_FILE))) {
+    // The key was made here before and is gone: a new one would be a new identity, refused
+    // by the ledger it signed, and its public half would overwrite the old one's.
+    throw new AstridError('KEY_MISSING', `${join(dir, KERNEL_KEY_FILE)} is missing, but ${KERNEL_PUB_FILE} names the key this home was created with: restore the key file (or move ${KERNEL_PUB_FILE} away to start a new identity)`, {
+      details: {path: join(dir, KERNEL_KEY_FILE)},
+    });
+  }
   const {key, created} = loadOrCreateKeyFile(dir, KERNEL_KEY_FILE);
   if (created) writePub(dir, key);
   return key;

@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   'KEY_PERMISSIONS_TOO_OPEN',
   'KEY_INVALID',
   'KEY_IO',
+  'KEY_MISSING',
   // ledger
   'LEDGER_LOCKED',
   'LEDGER_OPEN_FAILED',

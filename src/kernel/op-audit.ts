@@ -140,6 +140,8 @@ export function readPublicKeyArg(arg: string): Uint8Array {
   try {
     return parsePublicKey(text);
   } catch (cause) {
+    // Not a key, and it reads like a path (a slash, or a key file's ending): name what is wrong.
+    if (text === arg && !existsSync(arg) && /[/\\]|\.(pub|pem|key)$/i.test(arg)) throw new AstridError('INPUT_INVALID', `--pubkey: no such file: ${arg}`, {cause});
     throw new AstridError('INPUT_INVALID', `--pubkey: ${(cause as Error).message}`, {cause});
   }
 }

@@ -81,7 +81,12 @@ export async function exportBundle(
     await fh.sync();
     await fh.close();
     fh = undefined;
-    await rename(tmp, path);
+    try {
+      await rename(tmp, path);
+    } catch (cause) {
+      // e.g. a directory there: a file system error, not a bug
+      throw new AstridError('LEDGER_BUNDLE_INVALID', `cannot write ${path}: ${(cause as Error).message}`, {cause});
+    }
   } catch (e) {
     await fh?.close().catch(() => undefined);
     await rm(tmp, {force: true});

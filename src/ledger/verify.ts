@@ -427,7 +427,19 @@ export async function verifyStore(store: LedgerStore, o: VerifyOptions): Promise
     }
   }
   o.onProgress?.(v.count);
-  const report = v.finish();
+  let report = v.finish();
+  if (index !== undefined && index.mark > report.head.seq && !report.issues.some((i) => i.code === 'LEDGER_TRUNCATED')) {
+    // The indexes are written only after the entries they list (the mark was read before the
+    // entries, so appends since cannot explain it): the end of the chain was cut off.
+    const issue: VerifyIssue = {
+      code: 'LEDGER_TRUNCATED',
+      seq: report.head.seq + 1,
+      severity: 'error',
+      message: `the ledger ends at seq ${report.head.seq} but its indexes list entries up to seq ${index.mark} (entries removed from the end)`,
+    };
+    const issues = [...report.issues, issue].sort((a, b) => a.seq - b.seq);
+    report = {...report, ok: false, issues};
+  }
   // With the chain itself in error, the indexes cannot agree with it either: those issues say enough.
   if (!report.ok) return report;
   const mismatched = index === undefined ? [] : await index.finish(store);
@@ -449,6 +461,11 @@ class IndexCheck {
   /** Digests by id, from the entries and from the postings: [sessions, actors] each. */
   readonly #fromEntries: [Map<string, Digest>, Map<string, Digest>] = [new Map(), new Map()];
   readonly #fromIndex: [Map<string, Digest>, Map<string, Digest>] = [new Map(), new Map()];
+
+  /** The 'I' mark: the indexes claim every entry up to it. */
+  get mark(): number {
+    return this.#mark;
+  }
 
   private constructor(mark: number) {
     this.#mark = mark;

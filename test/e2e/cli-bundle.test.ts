@@ -1,7 +1,7 @@
 // Proves: `astrid audit export` writes a bundle that `astrid audit verify --bundle --pubkey` accepts with only the right public key, and rejects, naming the seq, when the key is another's, the bundle was edited, or (with --expect-head) it does not end at the head the exporter reported.
 import {after, before, describe, it} from 'node:test';
 import {strict as assert} from 'node:assert';
-import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs';
+import {existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {initHome, runCli, runCliAsync, tmpDir, type CliResult} from '../helpers/index.js';
 
@@ -81,6 +81,13 @@ describe('astrid audit export and verify --bundle', () => {
     const header = JSON.parse(lines[0] as string) as Json;
     assert.equal(header.format, 'astrid-ledger-bundle');
     assert.deepEqual(header.head, head);
+  });
+
+  it('export onto a directory: exit 1 with LEDGER_BUNDLE_INVALID, and nothing left behind', () => {
+    const r = runCli(['audit', 'export', '--out', dir, '--json'], home);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.equal((jsonObject(r).error as Json).code, 'LEDGER_BUNDLE_INVALID');
+    assert.ok(!readdirSync(dir).some((f) => f.includes('.tmp-')), 'the temporary file is removed');
   });
 
   it('export prints what it wrote', () => {
@@ -297,13 +304,16 @@ describe('astrid audit export and verify --bundle', () => {
   it('a malformed key, a missing file or a file that is not a bundle: exit 1 with a stable code', async () => {
     const notBundle = join(dir, 'not-a-bundle.txt');
     writeFileSync(notBundle, 'hello\n');
-    const [badKey, missing, notB] = await Promise.all([
+    const [badKey, missingKey, missing, notB] = await Promise.all([
       verifyBundle(bundle, 'not-a-key'),
+      verifyBundle(bundle, join(dir, 'keys', 'gone.pub')),
       verifyBundle(join(dir, 'missing.astrid'), pubHex),
       verifyBundle(notBundle, pubHex, true),
     ]);
     assert.equal(badKey.status, 1);
     assert.match(badKey.stderr, /^error INPUT_INVALID: /m);
+    assert.equal(missingKey.status, 1);
+    assert.match(missingKey.stderr, /^error INPUT_INVALID: --pubkey: no such file: /m, 'a key path that is not there is named as such');
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /^error INPUT_INVALID: /m);
     assert.equal(notB.status, 1);

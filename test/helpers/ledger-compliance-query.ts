@@ -230,6 +230,12 @@ export function queryContract(name: string, makeStore: StoreFactory): void {
         ledger = await openLedger(store);
         await assert.rejects(ledger.append(note('after a truncation')), code('LEDGER_CORRUPT'));
         await matches('truncated, still readable');
+        // verify names it as what it is, where the reader can act on it: no INDEX_MISMATCH.
+        const rep = await ledger.verify({trustedKey: KEY.publicKey});
+        assert.deepEqual(
+          rep.issues.filter((i) => i.severity === 'error').map((i) => [i.code, i.seq]),
+          [['LEDGER_TRUNCATED', head + 1]],
+        );
         await ledger.close();
       });
     });

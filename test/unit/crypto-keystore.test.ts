@@ -3,7 +3,7 @@ import {test, describe} from 'node:test';
 import {strict as assert} from 'node:assert';
 import {spawn, spawnSync} from 'node:child_process';
 import {generateKeyPairSync} from 'node:crypto';
-import {chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs';
+import {chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {loadOrCreateKernelKey, KEYS_DIR, KERNEL_KEY_FILE, KERNEL_PUB_FILE, SigningKey, toHex, verifyStrict} from '../../src/crypto/index.js';
 import {AstridError, type ErrorCode} from '../../src/errors/index.js';
@@ -74,6 +74,19 @@ describe('creation and reload', () => {
     assert.deepEqual(b.sign(m), a.sign(m));
     assert.equal(verifyStrict(a.publicKey, m, b.sign(m)), true);
     assert.equal(mode(h.keyFile), 0o600);
+  });
+
+  test('a deleted kernel.key is not made anew while kernel.pub names the old one (KEY_MISSING), and kernel.pub is left as it was', (t) => {
+    const h = freshHome(t);
+    const a = loadOrCreateKernelKey(h.home);
+    const pub = join(h.keys, KERNEL_PUB_FILE);
+    const before = readFileSync(pub, 'utf8');
+    rmSync(h.keyFile);
+    assertCode(() => loadOrCreateKernelKey(h.home), 'KEY_MISSING');
+    assert.equal(readFileSync(pub, 'utf8'), before, 'the public key of the old identity stays');
+    assert.deepEqual(readdirSync(h.keys).sort(), [KERNEL_PUB_FILE], 'no key was made');
+    rmSync(pub); // the owner moves it away on purpose: a new identity
+    assert.notDeepEqual(loadOrCreateKernelKey(h.home).publicKey, a.publicKey);
   });
 
   test('a permissive umask (000) still yields 0700 and 0600', (t) => {
