@@ -136,6 +136,8 @@ export async function verifyBundle(
   let phase: 'c' | 'e' = 'c';
   let headerHead: {seq: number; hash: string} | undefined;
   let lastSeq = 0;
+  /** Checkpoint lines read, for the end line's count. */
+  let cpLines = 0;
   const bad = (msg: string): void => v.external('BUNDLE_MALFORMED', lastSeq, `line ${lineNo}: ${msg}`);
   try {
     for await (const line of readLines(path, MAX_BUNDLE_LINE)) {
@@ -168,6 +170,7 @@ export async function verifyBundle(
         continue;
       }
       if (r.t === 'c') {
+        cpLines++;
         if (phase !== 'c') bad('checkpoint after entries');
         if (!isSeq(r.seq) || typeof r.hash !== 'string' || !HEX64.test(r.hash) || typeof r.key !== 'string' || !HEX64.test(r.key)) {
           bad('malformed checkpoint line');
@@ -197,6 +200,7 @@ export async function verifyBundle(
       } else if (r.t === 'end') {
         ended = true;
         if (r.entries !== v.count) bad(`end line says ${String(r.entries)} entries, found ${v.count}`);
+        if (r.checkpoints !== cpLines) bad(`end line says ${String(r.checkpoints)} checkpoints, found ${cpLines}`);
       } else {
         bad('unknown line type');
       }

@@ -677,15 +677,16 @@ export class Ledger {
     for (const p of [P_SESSION, P_ACTOR]) {
       let dels: BatchOp[] = [];
       for await (const [k] of this.store.iterate(prefixRange(p))) {
-        // Kept: the rebuild's own keys, and keys of later batches. Anything else goes, a key
-        // too short or too large to name a seq too.
+        // Kept: the rebuild's own keys, and keys of batches durable since it began. Anything
+        // else goes: older keys, keys past the durable head (no batch wrote those), and keys
+        // too short or too large to name a seq.
         let seq: number;
         try {
           seq = k.length >= 10 ? seqOfIndexKey(k) : 0;
         } catch {
           seq = 0;
         }
-        if (seq > to || written.has(latin1(k))) continue;
+        if ((seq > to && seq <= this.#durable.seq) || written.has(latin1(k))) continue;
         dels.push({type: 'del', key: k});
         if (dels.length >= INDEX_CHUNK) {
           await write(dels);

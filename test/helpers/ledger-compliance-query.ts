@@ -290,10 +290,13 @@ export function queryContract(name: string, makeStore: StoreFactory): void {
         const taken = new Set(all.filter(([k]) => Buffer.from(k.subarray(0, key.length - 8)).equals(key.subarray(0, key.length - 8))).map(([k]) => readU64be(k, k.length - 8)));
         const other = rows40().find((r) => r.session !== id && !taken.has(r.seq)) as Row;
         const planted = Uint8Array.from([...key.subarray(0, key.length - 8), ...u64be(other.seq)]);
+        // And a key past the head, which no verify can judge until the head passes it.
+        const ahead = Uint8Array.from([...key.subarray(0, key.length - 8), ...u64be(500)]);
         await store.batch(
           [
             {type: 'put', key, value: value.subarray(0, value.length - 8)}, // a seq dropped: hidden from its session
             {type: 'put', key: planted, value: u64be(other.seq)},
+            {type: 'put', key: ahead, value: u64be(500)},
           ],
           {sync: true},
         );
@@ -318,6 +321,7 @@ export function queryContract(name: string, makeStore: StoreFactory): void {
         assert.equal(r.indexed, 41, 'the durable head when it started');
         assert.ok(r.replaced >= 1, 'the planted key, and the keys of the old batches');
         assert.deepEqual(await seqs(ledger, {session: id}), await byScan({session: id}), 'the dropped seq is back');
+        assert.equal(await store.get(ahead), undefined, 'the key past the head is gone');
         assert.deepEqual(progress, [41]);
         await ledger.flush();
         assert.deepEqual(await errors(), [], 'indexes match the entries again');

@@ -130,6 +130,8 @@ describe('export bundles', () => {
       ['an entry line duplicated', (ls) => ls.flatMap((l) => (l.t === 'e' && l.seq === 4 ? [l, l] : [l])), ['ENTRY_OUT_OF_ORDER', 4]],
       ['the end line dropped', (ls) => ls.filter((l) => l.t !== 'end'), ['BUNDLE_MALFORMED', N + 1]],
       ['the end line miscounts', (ls) => ls.map((l) => (l.t === 'end' ? {...l, entries: N + 1} : l)), ['BUNDLE_MALFORMED', N]],
+      ['the end line miscounts checkpoints', (ls) => ls.map((l) => (l.t === 'end' ? {...l, checkpoints: (l.checkpoints as number) - 1} : l)), ['BUNDLE_MALFORMED', N]],
+      ['the end line without its checkpoint count', (ls) => ls.map((l) => (l.t === 'end' ? {t: 'end', entries: l.entries} : l)), ['BUNDLE_MALFORMED', N]],
       ['every checkpoint dropped', (ls) => ls.filter((l) => l.t !== 'c'), ['CHECKPOINT_MISSING', 1]],
       ['the last checkpoint dropped', (ls) => ls.filter((l) => !(l.t === 'c' && l.seq === N)), ['TAIL_UNCHECKPOINTED', -1]],
       ['a checkpoint signature forged', (ls) => ls.map((l) => (l.t === 'c' && l.seq === N ? {...l, sig: 'ab'.repeat(64)} : l)), ['CHECKPOINT_BAD_SIGNATURE', N]],
