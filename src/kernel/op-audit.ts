@@ -8,7 +8,7 @@ import {readFileSync, existsSync, statSync} from 'node:fs';
 import {join, isAbsolute} from 'node:path';
 import {AstridError} from '../errors/index.js';
 import {parsePublicKey, toHex, Blake3, loadOrCreateKernelKey, KEYS_DIR, KERNEL_KEY_FILE} from '../crypto/index.js';
-import {exportBundle, isEntryKind, verifyBundle, OWNER_PRINCIPAL, type EntryKind, type EntryQuery, type VerifyReport} from '../ledger/index.js';
+import {ID_RE, exportBundle, isEntryKind, isId, verifyBundle, OWNER_PRINCIPAL, type EntryKind, type EntryQuery, type VerifyReport} from '../ledger/index.js';
 import {prepareHome} from './home.js';
 import {systemClock} from './clock.js';
 import {defineOp, streamItems} from './op.js';
@@ -75,6 +75,10 @@ export const auditOps = {
     ),
     precheck(q) {
       if (q.kind !== undefined && !isEntryKind(q.kind)) throw new AstridError('INPUT_INVALID', `unknown kind "${q.kind}"`);
+      // An id no entry can carry is a mistake to report, not a query that finds nothing.
+      for (const [flag, id] of [['--session', q.session], ['--actor', q.actor]] as const) {
+        if (id !== undefined && !isId(id)) throw new AstridError('INPUT_INVALID', `${flag} must be an id (${ID_RE.source}): ${JSON.stringify(id).slice(0, 80)}`);
+      }
       if (q.from !== undefined && q.from < 1) throw new AstridError('INPUT_INVALID', '--from must be >= 1');
       if (q.limit !== undefined && q.limit < 0) throw new AstridError('INPUT_INVALID', '--limit must be >= 0');
     },

@@ -257,6 +257,15 @@ describe('astrid CLI: audit note, show, verify', () => {
     assert.equal(jsonError(noText).code, 'INPUT_INVALID');
   });
 
+  it('a --session or --actor that no entry can carry is INPUT_INVALID (exit 1), not an empty list', async () => {
+    const [session, actor] = await Promise.all([runCliAsync(['audit', 'show', '--session', 'bad/x', '--json'], home), runCliAsync(['audit', 'show', '--actor', '', '--json'], home)]);
+    for (const r of [session, actor]) {
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(jsonError(r).code, 'INPUT_INVALID');
+    }
+    assert.match(jsonError(session).message as string, /--session must be an id/);
+  });
+
   it('audit verify --json on an intact ledger: exit 0, {ok, head: {seq, hash}, issues}', () => {
     const r = succeeded(runCli(['audit', 'verify', '--json'], home));
     const j = jsonObject(r);
