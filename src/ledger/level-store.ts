@@ -277,9 +277,12 @@ async function openDb(dir: string, ledger: string): Promise<Db> {
   } catch (e) {
     const cause = (e as {cause?: unknown}).cause;
     if (errCode(cause) === 'LEVEL_LOCKED' || errCode(e) === 'LEVEL_LOCKED') {
-      throw new AstridError('LEDGER_LOCKED', `the ledger at ${ledger} is in use by another process (is a daemon running?)`, {
+      // The chain's LOCK is taken first, so a lock on the aux database alone means another
+      // process holds just that one (say, a tool opened it): name the directory it holds.
+      const which = dir === ledger ? `the ledger at ${ledger}` : `the ledger's index database at ${dir}`;
+      throw new AstridError('LEDGER_LOCKED', `${which} is in use by another process (is a daemon running?)`, {
         cause: e,
-        details: {location: ledger},
+        details: {location: ledger, database: dir},
       });
     }
     throw new AstridError('LEDGER_OPEN_FAILED', `cannot open the ledger at ${ledger}: ${(e as Error).message}`, {

@@ -129,4 +129,32 @@ describe('LevelStore: two LevelDBs, the chain and what lies beside it', () => {
       cleanup();
     }
   });
+
+  it('a lock held on the aux database alone is LEDGER_LOCKED naming that database, and leaves the chain free for the next open', async () => {
+    const {dir, cleanup} = tmpDir('astrid-layout-');
+    try {
+      const location = join(dir, 'ledger');
+      const first = new LevelStore(location);
+      await first.open();
+      await first.close();
+      const holder: Db = new ClassicLevel<Uint8Array, Uint8Array>(auxLocation(location), {keyEncoding: 'view', valueEncoding: 'view'});
+      await holder.open();
+      try {
+        await assert.rejects(new LevelStore(location).open(), (e: unknown) => {
+          const err = e as {code?: string; message?: string; details?: {database?: string}};
+          assert.equal(err.code, 'LEDGER_LOCKED');
+          assert.match(err.message ?? '', /index database at .*ledger-aux/);
+          assert.equal(err.details?.database, auxLocation(location));
+          return true;
+        });
+      } finally {
+        await holder.close();
+      }
+      const again = new LevelStore(location);
+      await again.open();
+      await again.close();
+    } finally {
+      cleanup();
+    }
+  });
 });
