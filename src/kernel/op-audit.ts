@@ -7,7 +7,7 @@ import {Type} from '@sinclair/typebox';
 import {readFileSync, existsSync, statSync} from 'node:fs';
 import {join, isAbsolute} from 'node:path';
 import {AstridError} from '../errors/index.js';
-import {parsePublicKey, toHex, Blake3, loadOrCreateKernelKey, KEYS_DIR, KERNEL_KEY_FILE} from '../crypto/index.js';
+import {parsePublicKey, toHex, Blake3, loadOrCreateKernelKey, KEYS_DIR, KERNEL_KEY_FILE, KERNEL_PUB_FILE} from '../crypto/index.js';
 import {ID_RE, exportBundle, isEntryKind, isId, verifyBundle, OWNER_PRINCIPAL, type EntryKind, type EntryQuery, type VerifyReport} from '../ledger/index.js';
 import {prepareHome} from './home.js';
 import {systemClock} from './clock.js';
@@ -164,8 +164,9 @@ export async function auditVerifyBundle(path: string, pubkey: string, onProgress
 }
 
 /** The kernel public key of a home (creating the key on first use). */
-export async function kernelPublicKey(home: string): Promise<{publicKey: string; path: string}> {
+export async function kernelPublicKey(home: string): Promise<{publicKey: string; path: string; pubPath: string}> {
   prepareHome(home);
   const key = loadOrCreateKernelKey(home);
-  return {publicKey: toHex(key.publicKey), path: join(home, KEYS_DIR, KERNEL_KEY_FILE)};
+  // path: the private key (where the identity lives); pubPath: the file to hand to verifiers.
+  return {publicKey: toHex(key.publicKey), path: join(home, KEYS_DIR, KERNEL_KEY_FILE), pubPath: join(home, KEYS_DIR, KERNEL_PUB_FILE)};
 }

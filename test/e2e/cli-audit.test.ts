@@ -139,7 +139,7 @@ describe('astrid CLI: start on an empty home', () => {
   it('key show prints the public key that kernel.pub holds; --json gives {publicKey, path}', () => {
     const pub = readFileSync(join(home, 'keys', 'kernel.pub'), 'utf8').trim();
     assert.equal(succeeded(runCli(['key', 'show'], home)).stdout.trim(), pub);
-    assert.deepEqual(jsonObject(succeeded(runCli(['key', 'show', '--json'], home))), {publicKey: pub, path: join(home, 'keys', 'kernel.key')});
+    assert.deepEqual(jsonObject(succeeded(runCli(['key', 'show', '--json'], home))), {publicKey: pub, path: join(home, 'keys', 'kernel.key'), pubPath: join(home, 'keys', 'kernel.pub')});
   });
 });
 
