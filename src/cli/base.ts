@@ -41,10 +41,12 @@ export abstract class AstridCommand extends Command {
     }
     if (err instanceof Errors.ExitError) throw err;
     const usage = err instanceof Errors.CLIError && (err.oclif?.exit ?? 1) === 2;
-    if (this.jsonEnabled() && usage) {
+    if (usage) {
       // oclif's own --json rendering of a parse error dumps its whole context (config, argv)
-      // and exits 1; the contract is one {"error"} object and exit 2.
-      this.logJson({error: {code: 'INPUT_INVALID', message: err.message, details: {usage: true}}});
+      // and exits 1; the contract is one {"error"} object and exit 2. On a terminal, the same
+      // stable code as every other error (oclif's message ends by pointing at --help).
+      if (this.jsonEnabled()) this.logJson({error: {code: 'INPUT_INVALID', message: err.message, details: {usage: true}}});
+      else process.stderr.write(`error INPUT_INVALID: ${err.message}\n`);
       process.exitCode = 2;
       return;
     }

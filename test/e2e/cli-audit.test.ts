@@ -246,7 +246,7 @@ describe('astrid CLI: audit note, show, verify', () => {
       runCliAsync(['audit', 'note', '--json'], home),
     ]);
     assert.equal(human.status, 2, human.stderr);
-    assert.match(human.stderr, /bogus/);
+    assert.match(human.stderr, /^error INPUT_INVALID: .*bogus/m, 'the stable code on a terminal too');
     assert.equal(human.stdout, '');
     assert.equal(json.status, 2, json.stdout);
     const err = jsonError(json);
