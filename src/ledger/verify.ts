@@ -117,6 +117,7 @@ export class ChainVerifier {
   #cpCount = 0;
   #cpValid = 0;
   #lastSignedSeq = 0;
+  #indexedSeq = 0;
   #expected = 1;
   #count = 0;
   /** The previous entry's stored value (its hash is the first 32 bytes), or 32 zero bytes before the first. */
@@ -154,6 +155,11 @@ export class ChainVerifier {
     if (trustedKey === undefined) {
       this.#issue('NO_TRUSTED_KEY', 0, 'error', 'no trusted kernel public key: checkpoints cannot be checked');
     }
+  }
+
+  /** The store's indexes claim every entry up to `seq` (its 'I' mark): a chain ending before it was cut. */
+  indexedThrough(seq: number): void {
+    this.#indexedSeq = seq;
   }
 
   /** Record an issue found outside the chain walk (e.g. a malformed bundle line). */
@@ -362,6 +368,14 @@ export class ChainVerifier {
         'error',
         `the ledger ends at seq ${this.#headSeq} but a signed checkpoint covers seq ${this.#lastSignedSeq} (entries removed from the end)`,
       );
+    } else if (this.#indexedSeq > this.#headSeq) {
+      // The indexes are written only after the entries they list: the end of the chain was cut off.
+      this.#issue(
+        'LEDGER_TRUNCATED',
+        this.#headSeq + 1,
+        'error',
+        `the ledger ends at seq ${this.#headSeq} but its indexes list entries up to seq ${this.#indexedSeq} (entries removed from the end)`,
+      );
     }
     // Valid checkpoints whose seq was never met inside the range (holes) are covered by ENTRY_MISSING/TRUNCATED.
     if (this.#count > 0 && this.#lastSignedSeq === 0 && this.#trusted !== undefined) {
@@ -427,19 +441,9 @@ export async function verifyStore(store: LedgerStore, o: VerifyOptions): Promise
     }
   }
   o.onProgress?.(v.count);
-  let report = v.finish();
-  if (index !== undefined && index.mark > report.head.seq && !report.issues.some((i) => i.code === 'LEDGER_TRUNCATED')) {
-    // The indexes are written only after the entries they list (the mark was read before the
-    // entries, so appends since cannot explain it): the end of the chain was cut off.
-    const issue: VerifyIssue = {
-      code: 'LEDGER_TRUNCATED',
-      seq: report.head.seq + 1,
-      severity: 'error',
-      message: `the ledger ends at seq ${report.head.seq} but its indexes list entries up to seq ${index.mark} (entries removed from the end)`,
-    };
-    const issues = [...report.issues, issue].sort((a, b) => a.seq - b.seq);
-    report = {...report, ok: false, issues};
-  }
+  // The mark was read before the entries, so appends since cannot put it past their end.
+  if (index !== undefined) v.indexedThrough(index.mark);
+  const report = v.finish();
   // With the chain itself in error, the indexes cannot agree with it either: those issues say enough.
   if (!report.ok) return report;
   const mismatched = index === undefined ? [] : await index.finish(store);
